@@ -1,0 +1,85 @@
+// Builds the HTTP application from its parts; main.ts and the tests both start here.
+import cookie from '@fastify/cookie';
+import swagger from '@fastify/swagger';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import authentication from './accounts/authentication.ts';
+import accountRoutes from './accounts/routes.ts';
+import type { Config } from './config.ts';
+import { type Database, isReachable } from './database.ts';
+import { errorSchema, installErrorHandling } from './errors.ts';
+import neighbourhoodRoutes from './neighbourhoods/routes.ts';
+import threadRoutes from './threads/routes.ts';
+
+export interface AppOptions {
+  config: Config;
+  db: Database;
+  logger: FastifyBaseLogger | false;
+}
+
+export const version = '0.1.0';
+
+/**
+ * Bodies are checked strictly (a number is not a string); query strings and paths arrive as text,
+ * so they are coerced to the types their schemas name.
+ */
+function validators() {
+  const make = (coerceTypes: boolean | 'array') => {
+    const ajv = new Ajv.default({ coerceTypes, useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
+    addFormats.default(ajv);
+    return ajv;
+  };
+  const strict = make(false);
+  const coercing = make('array');
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
+    (httpPart === 'body' ? strict : coercing).compile(schema) as (data: unknown) => boolean;
+}
+
+export async function buildApp({ config, db, logger }: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger || undefined,
+    logger: logger ? undefined : false,
+    bodyLimit: config.bodyLimit,
+    requestIdHeader: 'x-request-id',
+    trustProxy: true,
+    routerOptions: { ignoreTrailingSlash: true },
+    return503OnClosing: true,
+  });
+  app.setValidatorCompiler(validators());
+  // The API speaks JSON; anything else is refused with 415 rather than half-parsed.
+  app.removeContentTypeParser('text/plain');
+  app.decorate('db', db);
+  app.decorate('config', config);
+  installErrorHandling(app);
+
+  await app.register(cookie);
+  await app.register(swagger, {
+    openapi: {
+      info: { title: `${config.instanceName} API`, version },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(authentication);
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', {
+    schema: { hide: true, response: { 200: { type: 'object', properties: { status: { type: 'string' } } }, 503: errorSchema } },
+  }, async (_request, reply) =>
+    (await isReachable(app.db))
+      ? { status: 'ready' }
+      : reply.status(503).header('retry-after', '5').send({ error: 'not_ready', message: 'The database is not reachable.' }),
+  );
+
+  await app.register(
+    async (api) => {
+      await api.register(accountRoutes);
+      await api.register(neighbourhoodRoutes);
+      await api.register(threadRoutes);
+      api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+    },
+    { prefix: '/api' },
+  );
+  return app;
+}

@@ -1,0 +1,147 @@
+// Instance configuration: defaults, then an optional JSON file under config/, then the environment.
+// Every value is checked before anything starts, so the server never runs half-configured.
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+export type RegistrationMode = 'open' | 'approval' | 'closed';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  /** Host (and port, if not default) that names this instance in handles: `@park-road@<domain>`. */
+  domain: string;
+  /** The URL people and other servers reach this instance at; ActivityPub ids are built on it. */
+  publicUrl: URL;
+  instanceName: string;
+  host: string;
+  port: number;
+  /** PostgreSQL connection string; when absent the embedded database under `dataDir` is used. */
+  databaseUrl: string | null;
+  dataDir: string;
+  logLevel: LogLevel;
+  registration: RegistrationMode;
+  /** Largest request body accepted, in bytes. */
+  bodyLimit: number;
+  /** Lets federation fetch loopback and private addresses; only for tests and closed networks. */
+  allowPrivateAddresses: boolean;
+}
+
+export class ConfigError extends Error {
+  readonly setting: string;
+  constructor(setting: string, message: string) {
+    super(`invalid setting ${setting}: ${message}`);
+    this.setting = setting;
+  }
+}
+
+/** Names of the environment variables, also the keys of the optional JSON file. */
+const settings = {
+  publicUrl: 'PUBLIC_URL',
+  domain: 'DOMAIN',
+  instanceName: 'INSTANCE_NAME',
+  host: 'HOST',
+  port: 'PORT',
+  databaseUrl: 'DATABASE_URL',
+  dataDir: 'DATA_DIR',
+  logLevel: 'LOG_LEVEL',
+  registration: 'REGISTRATION',
+  bodyLimit: 'BODY_LIMIT',
+  allowPrivateAddresses: 'ALLOW_PRIVATE_ADDRESSES',
+} as const satisfies Record<keyof Config, string>;
+
+type RawSettings = Partial<Record<keyof Config, string>>;
+
+const logLevels: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const registrationModes: readonly RegistrationMode[] = ['open', 'approval', 'closed'];
+
+function readFile(path: string): RawSettings {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigError('CONFIG_FILE', `${path} is not readable JSON (${(error as Error).message})`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError('CONFIG_FILE', `${path} must hold a JSON object`);
+  }
+  const raw: RawSettings = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    const name = (Object.keys(settings) as (keyof Config)[]).find((k) => settings[k] === key || k === key);
+    if (!name) throw new ConfigError('CONFIG_FILE', `${path} has an unknown setting "${key}"`);
+    raw[name] = String(value);
+  }
+  return raw;
+}
+
+function integer(name: string, value: string, min: number, max: number): number {
+  if (!/^\d+$/.test(value.trim())) throw new ConfigError(name, `"${value}" is not a whole number`);
+  const n = Number(value);
+  if (n < min || n > max) throw new ConfigError(name, `${n} is outside ${min}..${max}`);
+  return n;
+}
+
+function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new ConfigError(name, `"${value}" is not one of ${allowed.join(', ')}`);
+  }
+  return value as T;
+}
+
+function boolean(name: string, value: string): boolean {
+  if (/^(1|true|yes)$/i.test(value)) return true;
+  if (/^(0|false|no|)$/i.test(value)) return false;
+  throw new ConfigError(name, `"${value}" is not true or false`);
+}
+
+/**
+ * Builds the configuration from the environment (and `CONFIG_FILE`, default `config/square-mile.json`
+ * when it exists). Throws ConfigError naming the first bad setting.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const filePath = env.CONFIG_FILE ? resolve(cwd, env.CONFIG_FILE) : resolve(cwd, 'config/square-mile.json');
+  if (env.CONFIG_FILE && !existsSync(filePath)) throw new ConfigError('CONFIG_FILE', `${filePath} does not exist`);
+  const raw: RawSettings = existsSync(filePath) ? readFile(filePath) : {};
+  for (const key of Object.keys(settings) as (keyof Config)[]) {
+    const value = env[settings[key]];
+    if (value !== undefined) raw[key] = value;
+  }
+
+  const port = integer(settings.port, raw.port ?? '8080', 0, 65535);
+  const host = raw.host ?? '0.0.0.0';
+  let publicUrl: URL;
+  try {
+    publicUrl = new URL(raw.publicUrl ?? `http://localhost:${port}`);
+  } catch {
+    throw new ConfigError(settings.publicUrl, `"${raw.publicUrl}" is not a URL`);
+  }
+  if (publicUrl.protocol !== 'http:' && publicUrl.protocol !== 'https:') {
+    throw new ConfigError(settings.publicUrl, 'must be an http: or https: URL');
+  }
+  if (publicUrl.pathname !== '/' || publicUrl.search || publicUrl.hash) {
+    throw new ConfigError(settings.publicUrl, 'must be the root of a host, with no path, query or fragment');
+  }
+  const domain = raw.domain ?? publicUrl.host;
+  if (!/^[a-z0-9.-]+(:\d{1,5})?$/i.test(domain)) throw new ConfigError(settings.domain, `"${domain}" is not a host name`);
+  if (domain.toLowerCase() !== publicUrl.host.toLowerCase()) {
+    throw new ConfigError(settings.domain, `"${domain}" does not match the host of PUBLIC_URL (${publicUrl.host})`);
+  }
+  const databaseUrl = raw.databaseUrl?.trim() || null;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError(settings.databaseUrl, 'must start with postgres:// or postgresql://');
+  }
+  const instanceName = (raw.instanceName ?? 'Square Mile').trim();
+  if (!instanceName || instanceName.length > 100) throw new ConfigError(settings.instanceName, 'must be 1 to 100 characters');
+
+  return {
+    domain: domain.toLowerCase(),
+    publicUrl,
+    instanceName,
+    host,
+    port,
+    databaseUrl,
+    dataDir: resolve(cwd, raw.dataDir ?? 'data'),
+    logLevel: oneOf(settings.logLevel, raw.logLevel ?? 'info', logLevels),
+    registration: oneOf(settings.registration, raw.registration ?? 'open', registrationModes),
+    bodyLimit: integer(settings.bodyLimit, raw.bodyLimit ?? String(256 * 1024), 1024, 64 * 1024 * 1024),
+    allowPrivateAddresses: boolean(settings.allowPrivateAddresses, raw.allowPrivateAddresses ?? 'false'),
+  };
+}

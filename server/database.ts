@@ -1,0 +1,194 @@
+// The database: PostgreSQL when DATABASE_URL is set, otherwise embedded PGlite under the data directory.
+// Both sit behind kysely's PostgreSQL dialect, so every feature's SQL runs unchanged on either.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import { FileMigrationProvider, type Generated, Kysely, Migrator, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+
+export interface MembersTable {
+  id: Generated<number>;
+  username: string;
+  username_key: string;
+  display_name: Generated<string>;
+  bio: Generated<string>;
+  password_hash: string | null;
+  role: Generated<'member' | 'moderator' | 'admin'>;
+  status: Generated<'active' | 'pending' | 'suspended'>;
+  created_at: Generated<Date>;
+}
+
+export interface AccessTokensTable {
+  id: Generated<number>;
+  member_id: number;
+  token_hash: string;
+  kind: 'api' | 'session';
+  created_at: Generated<Date>;
+  revoked_at: Date | null;
+}
+
+export interface NeighbourhoodsTable {
+  id: Generated<number>;
+  handle: string;
+  handle_key: string;
+  name: string;
+  name_key: string;
+  description: Generated<string>;
+  rules: Generated<string>;
+  place_name: string;
+  latitude: number | null;
+  longitude: number | null;
+  radius_metres: number | null;
+  created_by: number | null;
+  created_at: Generated<Date>;
+  last_activity_at: Generated<Date>;
+  member_count: Generated<number>;
+}
+
+export interface MembershipsTable {
+  neighbourhood_id: number;
+  member_id: number;
+  role: Generated<'member' | 'moderator'>;
+  joined_at: Generated<Date>;
+}
+
+export type ThreadKind = 'discussion' | 'event' | 'offer' | 'want' | 'story';
+export type ExchangeStatus = 'open' | 'fulfilled';
+
+export interface ThreadsTable {
+  id: Generated<number>;
+  neighbourhood_id: number;
+  author_id: number | null;
+  kind: ThreadKind;
+  title: string;
+  body_source: string;
+  body_html: string;
+  event_starts_at: Date | null;
+  event_ends_at: Date | null;
+  event_place: string | null;
+  exchange_item: string | null;
+  exchange_expires_at: Date | null;
+  exchange_status: ExchangeStatus | null;
+  reply_count: Generated<number>;
+  like_count: Generated<number>;
+  created_at: Generated<Date>;
+  edited_at: Date | null;
+  deleted_at: Date | null;
+  last_activity_at: Generated<Date>;
+}
+
+export interface RepliesTable {
+  id: Generated<number>;
+  thread_id: number;
+  parent_id: number | null;
+  author_id: number | null;
+  body_source: string;
+  body_html: string;
+  like_count: Generated<number>;
+  created_at: Generated<Date>;
+  edited_at: Date | null;
+  deleted_at: Date | null;
+}
+
+export interface LikesTable {
+  member_id: number;
+  thread_id: number | null;
+  reply_id: number | null;
+  created_at: Generated<Date>;
+}
+
+export interface Tables {
+  members: MembersTable;
+  access_tokens: AccessTokensTable;
+  neighbourhoods: NeighbourhoodsTable;
+  memberships: MembershipsTable;
+  threads: ThreadsTable;
+  replies: RepliesTable;
+  likes: LikesTable;
+}
+
+export type Database = Kysely<Tables>;
+
+// COUNT(*) and other int8 values come back as numbers on both drivers.
+pg.types.setTypeParser(20, (value) => Number(value));
+
+interface PoolClient {
+  query(text: string, values: unknown[]): Promise<{ command: string; rowCount: number; rows: unknown[] }>;
+  release(): void;
+}
+
+/**
+ * PGlite is a single connection: this pool hands it to one kysely connection at a time,
+ * so a transaction never interleaves with another caller's statements.
+ */
+function pgliteAsPool(db: PGlite) {
+  const waiting: ((client: PoolClient) => void)[] = [];
+  let busy = false;
+  const client: PoolClient = {
+    async query(text, values) {
+      const result = await db.query(text, values);
+      const command = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? '';
+      return { command, rowCount: result.affectedRows ?? 0, rows: result.rows };
+    },
+    release() {
+      const next = waiting.shift();
+      if (next) next(client);
+      else busy = false;
+    },
+  };
+  return {
+    connect(): Promise<PoolClient> {
+      if (!busy) {
+        busy = true;
+        return Promise.resolve(client);
+      }
+      return new Promise((resolve) => waiting.push(resolve));
+    },
+    async end() {
+      await db.close();
+    },
+  };
+}
+
+export interface DatabaseOptions {
+  databaseUrl: string | null;
+  /** Where PGlite keeps its files; `memory://` keeps them in memory (tests). */
+  dataDir: string;
+  poolSize?: number;
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
+    // An idle client that loses its connection must not crash the process; the next query reports it.
+    pool.on('error', () => {});
+    return new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+  }
+  const dataPath = options.dataDir === 'memory://' ? 'memory://' : path.join(options.dataDir, 'pglite');
+  if (dataPath !== 'memory://') await fs.mkdir(dataPath, { recursive: true });
+  const lite = await PGlite.create(dataPath, { parsers: { 20: (value: string) => Number(value) } });
+  return new Kysely<Tables>({ dialect: new PostgresDialect({ pool: pgliteAsPool(lite) as never }) });
+}
+
+export const migrationFolder = fileURLToPath(new URL('../migrations', import.meta.url));
+
+/** Applies every pending migration; forward-only. Returns the names applied. */
+export async function migrate(db: Database): Promise<string[]> {
+  const migrator = new Migrator({
+    db,
+    provider: new FileMigrationProvider({ fs, path, migrationFolder }),
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error;
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+export async function isReachable(db: Database): Promise<boolean> {
+  try {
+    await sql`select 1`.execute(db);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,211 @@
+// Threads and replies: what neighbours post, edit, delete and like.
+import type { Viewer } from '../accounts/domain.ts';
+import type { ExchangeStatus, ThreadKind } from '../database.ts';
+import type { Database } from '../database.ts';
+import { badRequest, forbidden, notFound } from '../errors.ts';
+import type { Cursor } from '../http.ts';
+import { renderMarkdown } from '../markdown.ts';
+import * as neighbourhoods from '../neighbourhoods/domain.ts';
+import * as q from './queries.ts';
+
+export type Thread = q.ThreadWithNames;
+export type Reply = q.ReplyWithNames;
+export const threadKinds: readonly ThreadKind[] = ['discussion', 'event', 'offer', 'want', 'story'];
+
+export interface EventDetails {
+  startsAt: Date;
+  endsAt: Date | null;
+  place: string | null;
+}
+
+export interface ExchangeDetails {
+  item: string;
+  expiresAt: Date | null;
+  status?: ExchangeStatus;
+}
+
+export interface NewThread {
+  kind: ThreadKind;
+  title: string;
+  body: string;
+  event?: EventDetails;
+  exchange?: ExchangeDetails;
+}
+
+export interface ThreadChanges {
+  title?: string;
+  body?: string;
+  event?: EventDetails;
+  exchange?: Partial<ExchangeDetails>;
+}
+
+function checkTitle(title: string): string {
+  const trimmed = title.trim();
+  if (!trimmed) throw badRequest('A thread needs a title.', 'invalid_title');
+  return trimmed;
+}
+
+function checkBody(body: string): string {
+  if (!body.trim()) throw badRequest('Write something first.', 'invalid_body');
+  return body;
+}
+
+function eventColumns(kind: ThreadKind, event: EventDetails | undefined) {
+  if (kind !== 'event') {
+    if (event) throw badRequest('Only an event thread has event details.', 'invalid_event');
+    return {};
+  }
+  if (!event) throw badRequest('An event needs a start time.', 'invalid_event');
+  if (event.endsAt && event.endsAt < event.startsAt) throw badRequest('An event cannot end before it starts.', 'invalid_event');
+  return { event_starts_at: event.startsAt, event_ends_at: event.endsAt, event_place: event.place?.trim() || null };
+}
+
+function exchangeColumns(kind: ThreadKind, exchange: Partial<ExchangeDetails> | undefined, creating: boolean) {
+  if (kind !== 'offer' && kind !== 'want') {
+    if (exchange) throw badRequest('Only offers and wants say what is exchanged.', 'invalid_exchange');
+    return {};
+  }
+  if (creating && !exchange?.item?.trim()) throw badRequest(`Say what is ${kind === 'offer' ? 'offered' : 'wanted'}.`, 'invalid_exchange');
+  if (!exchange) return {};
+  return {
+    ...(exchange.item !== undefined && { exchange_item: exchange.item.trim() }),
+    ...(exchange.expiresAt !== undefined && { exchange_expires_at: exchange.expiresAt }),
+    ...(exchange.status !== undefined && { exchange_status: exchange.status }),
+    ...(creating && { exchange_status: exchange.status ?? 'open' }),
+  };
+}
+
+export async function startThread(db: Database, viewer: Viewer, handle: string, input: NewThread): Promise<Thread> {
+  const neighbourhood = await neighbourhoods.neighbourhoodByHandle(db, handle);
+  await neighbourhoods.requireMember(db, neighbourhood, viewer);
+  const id = await q.insertThread(db, {
+    neighbourhood_id: neighbourhood.id,
+    author_id: viewer.id,
+    kind: input.kind,
+    title: checkTitle(input.title),
+    body_source: checkBody(input.body),
+    body_html: renderMarkdown(input.body),
+    ...eventColumns(input.kind, input.event),
+    ...exchangeColumns(input.kind, input.exchange, true),
+  });
+  return threadById(db, id);
+}
+
+export async function threadById(db: Database, id: number): Promise<Thread> {
+  const thread = await q.findThread(db, id);
+  if (!thread) throw notFound('That thread');
+  return thread;
+}
+
+export async function listThreads(
+  db: Database,
+  handle: string,
+  filter: { kind?: ThreadKind; limit: number; after?: Cursor },
+) {
+  const neighbourhood = await neighbourhoods.neighbourhoodByHandle(db, handle);
+  if (filter.after && typeof filter.after.sort !== 'string') throw badRequest('That cursor belongs to a different listing.', 'invalid_cursor');
+  const after = filter.after && { at: new Date(filter.after.sort), id: filter.after.id };
+  const rows = await q.listThreads(db, { neighbourhoodId: neighbourhood.id, kind: filter.kind, limit: filter.limit, after });
+  const last = rows.length === filter.limit ? rows[rows.length - 1] : undefined;
+  return { rows, next: last && { sort: last.last_activity_at.toISOString(), id: last.id } };
+}
+
+function requireAuthor(authorId: number | null, viewer: Viewer, what: string): void {
+  if (authorId !== viewer.id) throw forbidden(`Only the author can change this ${what}.`, 'not_the_author');
+}
+
+export async function editThread(db: Database, viewer: Viewer, id: number, changes: ThreadChanges): Promise<Thread> {
+  const thread = await threadById(db, id);
+  requireAuthor(thread.author_id, viewer, 'thread');
+  const event = changes.event && eventColumns(thread.kind, changes.event);
+  await q.updateThread(db, id, {
+    ...(changes.title !== undefined && { title: checkTitle(changes.title) }),
+    ...(changes.body !== undefined && { body_source: checkBody(changes.body), body_html: renderMarkdown(changes.body) }),
+    ...event,
+    ...exchangeColumns(thread.kind, changes.exchange, false),
+    edited_at: new Date(),
+  });
+  return threadById(db, id);
+}
+
+export async function deleteThread(db: Database, viewer: Viewer, id: number): Promise<void> {
+  const thread = await threadById(db, id);
+  requireAuthor(thread.author_id, viewer, 'thread');
+  await q.markThreadDeleted(db, id);
+}
+
+export async function threadWithReplies(db: Database, id: number) {
+  const thread = await threadById(db, id);
+  return { thread, replies: inTreeOrder(await q.repliesOf(db, id)) };
+}
+
+/** Depth-first order with each reply's depth, so a flat list reads as the nested conversation. */
+function inTreeOrder(replies: Reply[]): (Reply & { depth: number })[] {
+  const children = new Map<number | null, Reply[]>();
+  for (const reply of replies) {
+    const siblings = children.get(reply.parent_id) ?? [];
+    siblings.push(reply);
+    children.set(reply.parent_id, siblings);
+  }
+  const ordered: (Reply & { depth: number })[] = [];
+  const visit = (parentId: number | null, depth: number) => {
+    for (const reply of children.get(parentId) ?? []) {
+      ordered.push({ ...reply, depth });
+      visit(reply.id, depth + 1);
+    }
+  };
+  visit(null, 0);
+  return ordered;
+}
+
+export async function replyById(db: Database, id: number): Promise<Reply> {
+  const reply = await q.findReply(db, id);
+  if (!reply) throw notFound('That reply');
+  return reply;
+}
+
+export async function reply(db: Database, viewer: Viewer, threadId: number, input: { body: string; parentId?: number }): Promise<Reply> {
+  const thread = await threadById(db, threadId);
+  const neighbourhood = await neighbourhoods.neighbourhoodById(db, thread.neighbourhood_id);
+  await neighbourhoods.requireMember(db, neighbourhood, viewer);
+  if (input.parentId !== undefined) {
+    const parent = await q.findReply(db, input.parentId);
+    if (!parent || parent.thread_id !== threadId) throw badRequest('That reply is not part of this thread.', 'invalid_parent');
+  }
+  const id = await q.insertReply(
+    db,
+    {
+      thread_id: threadId,
+      parent_id: input.parentId ?? null,
+      author_id: viewer.id,
+      body_source: checkBody(input.body),
+      body_html: renderMarkdown(input.body),
+    },
+    neighbourhood.id,
+  );
+  return replyById(db, id);
+}
+
+export async function editReply(db: Database, viewer: Viewer, id: number, body: string): Promise<Reply> {
+  const existing = await replyById(db, id);
+  if (existing.deleted_at) throw notFound('That reply');
+  requireAuthor(existing.author_id, viewer, 'reply');
+  await q.updateReply(db, id, { body_source: checkBody(body), body_html: renderMarkdown(body), edited_at: new Date() });
+  return replyById(db, id);
+}
+
+export async function deleteReply(db: Database, viewer: Viewer, id: number): Promise<void> {
+  const existing = await replyById(db, id);
+  requireAuthor(existing.author_id, viewer, 'reply');
+  await q.markReplyDeleted(db, existing);
+}
+
+export async function like(db: Database, viewer: Viewer, target: { threadId: number } | { replyId: number }, liked: boolean) {
+  if ('threadId' in target) {
+    await threadById(db, target.threadId);
+    return q.setLike(db, viewer.id, { thread_id: target.threadId }, liked);
+  }
+  const existing = await replyById(db, target.replyId);
+  if (existing.deleted_at) throw notFound('That reply');
+  return q.setLike(db, viewer.id, { reply_id: target.replyId }, liked);
+}

@@ -1,0 +1,137 @@
+// Every SQL statement about threads, replies and likes.
+import type { Insertable, Selectable, Updateable } from 'kysely';
+import type { Database, RepliesTable, ThreadKind, ThreadsTable } from '../database.ts';
+
+export type ThreadRow = Selectable<ThreadsTable>;
+export type ReplyRow = Selectable<RepliesTable>;
+
+function threadsWithAuthors(db: Database) {
+  return db
+    .selectFrom('threads')
+    .innerJoin('neighbourhoods', 'neighbourhoods.id', 'threads.neighbourhood_id')
+    .leftJoin('members', 'members.id', 'threads.author_id')
+    .selectAll('threads')
+    .select([
+      'neighbourhoods.handle as neighbourhood_handle',
+      'neighbourhoods.name as neighbourhood_name',
+      'members.username as author_username',
+      'members.display_name as author_display_name',
+    ]);
+}
+
+export type ThreadWithNames = Awaited<ReturnType<typeof findThread>> & {};
+
+export function findThread(db: Database, id: number) {
+  return threadsWithAuthors(db).where('threads.id', '=', id).where('threads.deleted_at', 'is', null).executeTakeFirst();
+}
+
+export function listThreads(
+  db: Database,
+  filter: { neighbourhoodId: number; kind?: ThreadKind; limit: number; after?: { at: Date; id: number } },
+) {
+  const { after } = filter;
+  return threadsWithAuthors(db)
+    .where('threads.neighbourhood_id', '=', filter.neighbourhoodId)
+    .where('threads.deleted_at', 'is', null)
+    .$if(!!filter.kind, (qb) => qb.where('threads.kind', '=', filter.kind!))
+    .$if(!!after, (qb) =>
+      qb.where((eb) => eb(eb.refTuple('threads.last_activity_at', 'threads.id'), '<', eb.tuple(after!.at, after!.id))),
+    )
+    .orderBy('threads.last_activity_at', 'desc')
+    .orderBy('threads.id', 'desc')
+    .limit(filter.limit)
+    .execute();
+}
+
+export function insertThread(db: Database, values: Insertable<ThreadsTable>) {
+  return db.transaction().execute(async (trx) => {
+    const row = await trx.insertInto('threads').values(values).returning(['id', 'created_at']).executeTakeFirstOrThrow();
+    await trx.updateTable('neighbourhoods').set({ last_activity_at: row.created_at }).where('id', '=', values.neighbourhood_id).execute();
+    return row.id;
+  });
+}
+
+export function updateThread(db: Database, id: number, changes: Updateable<ThreadsTable>) {
+  return db.updateTable('threads').set(changes).where('id', '=', id).execute();
+}
+
+export function markThreadDeleted(db: Database, id: number) {
+  return db.updateTable('threads').set({ deleted_at: new Date() }).where('id', '=', id).execute();
+}
+
+function repliesWithAuthors(db: Database) {
+  return db
+    .selectFrom('replies')
+    .leftJoin('members', 'members.id', 'replies.author_id')
+    .selectAll('replies')
+    .select(['members.username as author_username', 'members.display_name as author_display_name']);
+}
+
+export type ReplyWithNames = Awaited<ReturnType<typeof findReply>> & {};
+
+export function findReply(db: Database, id: number) {
+  return repliesWithAuthors(db).where('replies.id', '=', id).executeTakeFirst();
+}
+
+export function repliesOf(db: Database, threadId: number) {
+  return repliesWithAuthors(db).where('replies.thread_id', '=', threadId).orderBy('replies.created_at').orderBy('replies.id').execute();
+}
+
+export function insertReply(db: Database, values: Insertable<RepliesTable>, neighbourhoodId: number) {
+  return db.transaction().execute(async (trx) => {
+    const row = await trx.insertInto('replies').values(values).returning(['id', 'created_at']).executeTakeFirstOrThrow();
+    await trx
+      .updateTable('threads')
+      .set((eb) => ({ reply_count: eb('reply_count', '+', 1), last_activity_at: row.created_at }))
+      .where('id', '=', values.thread_id)
+      .execute();
+    await trx.updateTable('neighbourhoods').set({ last_activity_at: row.created_at }).where('id', '=', neighbourhoodId).execute();
+    return row.id;
+  });
+}
+
+export function updateReply(db: Database, id: number, changes: Updateable<RepliesTable>) {
+  return db.updateTable('replies').set(changes).where('id', '=', id).execute();
+}
+
+/** A deleted reply keeps its place in the tree, so the replies under it still make sense. */
+export function markReplyDeleted(db: Database, reply: { id: number; thread_id: number }) {
+  return db.transaction().execute(async (trx) => {
+    const marked = await trx
+      .updateTable('replies')
+      .set({ deleted_at: new Date(), body_source: '', body_html: '' })
+      .where('id', '=', reply.id)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
+    if (marked.numUpdatedRows > 0n) {
+      await trx.updateTable('threads').set((eb) => ({ reply_count: eb('reply_count', '-', 1) })).where('id', '=', reply.thread_id).execute();
+    }
+  });
+}
+
+export type LikeTarget = { thread_id: number } | { reply_id: number };
+
+/** Adds or removes one member's like and keeps the target's count in step; returns the new count. */
+export function setLike(db: Database, memberId: number, target: LikeTarget, liked: boolean) {
+  const table = 'thread_id' in target ? 'threads' : 'replies';
+  const targetId = 'thread_id' in target ? target.thread_id : target.reply_id;
+  const column = 'thread_id' in target ? 'thread_id' : 'reply_id';
+  return db.transaction().execute(async (trx) => {
+    const changed = liked
+      ? await trx
+          .insertInto('likes')
+          .values({ member_id: memberId, thread_id: null, reply_id: null, ...target })
+          .onConflict((oc) => oc.columns([column, 'member_id']).where(column, 'is not', null).doNothing())
+          .returning('member_id')
+          .executeTakeFirst()
+      : await trx.deleteFrom('likes').where('member_id', '=', memberId).where(column, '=', targetId).returning('member_id').executeTakeFirst();
+    const step = changed ? (liked ? 1 : -1) : 0;
+    const row = await trx
+      .updateTable(table)
+      .set((eb) => ({ like_count: eb('like_count', '+', step) }))
+      .where('id', '=', targetId)
+      .returning('like_count')
+      .executeTakeFirstOrThrow();
+    return row.like_count;
+  });
+}

@@ -1,0 +1,146 @@
+// Shared test setup: every suite runs against embedded PGlite and against a real PostgreSQL database.
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance, InjectOptions } from 'fastify';
+import pg from 'pg';
+import t from 'tap';
+import { buildApp } from '../server/app.ts';
+import { type Config, loadConfig } from '../server/config.ts';
+import { type Database, migrate, openDatabase } from '../server/database.ts';
+
+type Test = typeof t;
+
+export const postgresAdminUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+let postgresAvailable: Promise<boolean> | undefined;
+function checkPostgres(): Promise<boolean> {
+  postgresAvailable ??= (async () => {
+    const client = new pg.Client({ connectionString: postgresAdminUrl, connectionTimeoutMillis: 3000 });
+    try {
+      await client.connect();
+      await client.end();
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  return postgresAvailable;
+}
+
+async function adminQuery(text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: postgresAdminUrl });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A fresh, empty PostgreSQL database; the returned function drops it. */
+export async function freshPostgresDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `square_mile_test_${randomBytes(6).toString('hex')}`;
+  await adminQuery(`create database ${name}`);
+  const url = new URL(postgresAdminUrl);
+  url.pathname = `/${name}`;
+  return { url: url.href, drop: () => adminQuery(`drop database if exists ${name} with (force)`) };
+}
+
+export type Backend = 'pglite' | 'postgresql';
+
+export interface TestDatabase {
+  backend: Backend;
+  db: Database;
+  /** Connection string when on PostgreSQL, for tests that start server processes. */
+  url: string | null;
+}
+
+/** Runs `suite` once per database backend, each time on a new empty, migrated database. */
+export function eachDatabase(name: string, suite: (t: Test, database: TestDatabase) => Promise<void>): void {
+  t.test(`${name} (PGlite)`, async (t) => {
+    const db = await openDatabase({ databaseUrl: null, dataDir: 'memory://' });
+    t.teardown(() => db.destroy());
+    await migrate(db);
+    await suite(t, { backend: 'pglite', db, url: null });
+  });
+  t.test(`${name} (PostgreSQL)`, async (t) => {
+    if (!(await checkPostgres())) {
+      // In CI PostgreSQL is always there, so its absence is a failure rather than a skip.
+      if (process.env.CI || process.env.TEST_DATABASE_URL) t.fail(`PostgreSQL is not reachable at ${postgresAdminUrl}`);
+      else t.skip(`PostgreSQL is not reachable at ${postgresAdminUrl}`);
+      return;
+    }
+    const { url, drop } = await freshPostgresDatabase();
+    const db = await openDatabase({ databaseUrl: url, dataDir: 'memory://' });
+    t.teardown(async () => {
+      await db.destroy();
+      await drop();
+    });
+    await migrate(db);
+    await suite(t, { backend: 'postgresql', db, url });
+  });
+}
+
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig({ PUBLIC_URL: 'http://forum.test', LOG_LEVEL: 'silent', ...overrides }, '/nonexistent');
+}
+
+export interface Response<T = any> {
+  status: number;
+  headers: Record<string, unknown>;
+  body: T;
+}
+
+/** A small client over `app.inject`: real routing, validation and serialization, no sockets. */
+export class Client {
+  readonly app: FastifyInstance;
+  token: string | undefined;
+  constructor(app: FastifyInstance, token?: string) {
+    this.app = app;
+    this.token = token;
+  }
+
+  async request<T = any>(method: InjectOptions['method'], url: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response<T>> {
+    const response = await this.app.inject({
+      method,
+      url,
+      headers: { ...(this.token && { authorization: `Bearer ${this.token}` }), ...headers },
+      ...(body !== undefined && { payload: body as InjectOptions['payload'] }),
+    });
+    const text = response.body;
+    let parsed: unknown = text;
+    if (/json/.test(String(response.headers['content-type'] ?? ''))) parsed = JSON.parse(text);
+    return { status: response.statusCode, headers: response.headers, body: parsed as T };
+  }
+
+  get = <T = any>(url: string) => this.request<T>('GET', url);
+  post = <T = any>(url: string, body: unknown = {}) => this.request<T>('POST', url, body);
+  patch = <T = any>(url: string, body: unknown) => this.request<T>('PATCH', url, body);
+  delete = <T = any>(url: string) => this.request<T>('DELETE', url);
+
+  as(token: string | undefined): Client {
+    return new Client(this.app, token);
+  }
+
+  /** Registers a member and signs them in; returns a client acting as them. */
+  async signUp(username: string, password = 'a long enough password'): Promise<Client> {
+    const registered = await this.as(undefined).post('/api/accounts', { username, password });
+    if (registered.status !== 201) throw new Error(`sign-up failed: ${JSON.stringify(registered.body)}`);
+    const signedIn = await this.as(undefined).post('/api/tokens', { username, password });
+    return this.as(signedIn.body.token);
+  }
+}
+
+export async function startApp(t: Test, database: TestDatabase, overrides: Record<string, string> = {}) {
+  const config = testConfig(overrides);
+  const app = await buildApp({ config, db: database.db, logger: false });
+  t.teardown(() => app.close());
+  return { app, config, client: new Client(app) };
+}
+
+/** A whole table's rows, for checking that a refused request changed nothing. */
+export async function snapshot(db: Database): Promise<unknown> {
+  const tables = ['members', 'access_tokens', 'neighbourhoods', 'memberships', 'threads', 'replies', 'likes'] as const;
+  const result: Record<string, string[]> = {};
+  for (const table of tables) result[table] = (await db.selectFrom(table).selectAll().execute()).map((row) => JSON.stringify(row)).sort();
+  return result;
+}
