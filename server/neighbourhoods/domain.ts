@@ -23,11 +23,11 @@ export function checkFields(fields: q.NeighbourhoodFields): q.NeighbourhoodField
   return { ...fields, name, locality: { placeName, latitude, longitude, radiusMetres } };
 }
 
-export async function createNeighbourhood(db: Database, viewer: Viewer, handle: string, fields: q.NeighbourhoodFields) {
+export async function createNeighbourhood(db: Database, creator: Pick<Viewer, 'id'>, handle: string, fields: q.NeighbourhoodFields) {
   if (!handlePattern.test(handle)) {
     throw badRequest('A handle is 2 to 40 letters, digits, hyphens or underscores, starting with a letter or digit.', 'invalid_handle');
   }
-  const row = await q.insertNeighbourhood(db, handle, checkFields(fields), viewer.id);
+  const row = await q.insertNeighbourhood(db, handle, checkFields(fields), creator.id);
   if (!row) throw conflict(`The handle "${handle}" is taken.`, 'handle_taken');
   return row;
 }

@@ -152,7 +152,7 @@ const neighbourhoodRoutes: FastifyPluginAsync = async (app) => {
             withinMetres: { type: 'number', exclusiveMinimum: 0, maximum: 20_100_000 },
             ...pageQuerySchema,
           },
-          dependentRequired: { latitude: ['longitude'], longitude: ['latitude'], withinMetres: ['latitude'] },
+          dependencies: { latitude: ['longitude'], longitude: ['latitude'], withinMetres: ['latitude'] },
         },
         response: {
           200: {
