@@ -63,9 +63,10 @@ export async function buildApp({ config, db, logger }: AppOptions): Promise<Fast
   });
   await app.register(authentication);
 
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  const statusSchema = { type: 'object', properties: { status: { type: 'string' } } } as const;
+  app.get('/healthz', { schema: { hide: true, response: { 200: statusSchema } } }, async () => ({ status: 'ok' }));
   app.get('/readyz', {
-    schema: { hide: true, response: { 200: { type: 'object', properties: { status: { type: 'string' } } }, 503: errorSchema } },
+    schema: { hide: true, response: { 200: statusSchema, 503: errorSchema } },
   }, async (_request, reply) =>
     (await isReachable(app.db))
       ? { status: 'ready' }

@@ -4,8 +4,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { buildApp } from '../server/app.ts';
 import { loadConfig } from '../server/config.ts';
-import { freshPostgresDatabase } from './helpers.ts';
+import { openDatabase } from '../server/database.ts';
+import { freshPostgresDatabase, testConfig } from './helpers.ts';
 import { runCommand, startServer } from './processes.ts';
 
 t.test('configuration is validated, naming the bad setting', async (t) => {
@@ -135,4 +137,18 @@ t.test('admin and migrate commands', async (t) => {
       t.equal(admin('approve', 'ghost').status, 1);
     });
   }
+});
+
+t.test('/readyz says 503 while the database cannot be reached; /healthz still answers', async (t) => {
+  const db = await openDatabase({ databaseUrl: 'postgres://postgres@127.0.0.1:1/nowhere', dataDir: 'memory://' });
+  const app = await buildApp({ config: testConfig(), db, logger: false });
+  t.teardown(async () => {
+    await app.close();
+    await db.destroy();
+  });
+  const ready = await app.inject({ method: 'GET', url: '/readyz' });
+  t.equal(ready.statusCode, 503);
+  t.equal(ready.json().error, 'not_ready');
+  t.ok(ready.headers['retry-after']);
+  t.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
 });
