@@ -8,7 +8,8 @@ import authentication from './accounts/authentication.ts';
 import accountRoutes from './accounts/routes.ts';
 import type { Config } from './config.ts';
 import { type Database, isReachable } from './database.ts';
-import { errorSchema, installErrorHandling } from './errors.ts';
+import { badRequest, errorSchema, installErrorHandling } from './errors.ts';
+import { containsNul } from './http.ts';
 import neighbourhoodRoutes from './neighbourhoods/routes.ts';
 import threadRoutes from './threads/routes.ts';
 
@@ -52,6 +53,11 @@ export async function buildApp({ config, db, logger }: AppOptions): Promise<Fast
   app.decorate('db', db);
   app.decorate('config', config);
   installErrorHandling(app);
+  app.addHook('preValidation', async (request) => {
+    if (containsNul(request.params) || containsNul(request.query) || containsNul(request.body)) {
+      throw badRequest('Text may not contain NUL characters.', 'invalid_text');
+    }
+  });
 
   await app.register(cookie);
   await app.register(swagger, {

@@ -48,3 +48,11 @@ export function decodeCursor(text: string | undefined): Cursor | undefined {
   }
   throw badRequest('That cursor is not one this server gave out.', 'invalid_cursor');
 }
+
+/** True when any string inside `value` holds U+0000, which PostgreSQL text cannot store. */
+export function containsNul(value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (depth > 64 || value === null || typeof value !== 'object') return false;
+  for (const [key, item] of Object.entries(value)) if (key.includes('\u0000') || containsNul(item, depth + 1)) return true;
+  return false;
+}

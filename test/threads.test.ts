@@ -124,6 +124,9 @@ eachDatabase('threads and replies', async (t, database) => {
     const offer = await alice.post('/api/neighbourhoods/park-road/threads', { kind: 'offer', title: nasty, body: nasty, exchange: { item: nasty } });
     t.equal(offer.body.thread.exchange.item, nasty.trim());
     t.equal((await client.get(`/api/threads/${thread.body.thread.id}`)).body.thread.title, nasty.trim());
+    const nul = await bob.post(`/api/threads/${thread.body.thread.id}/replies`, { body: 'nul \u0000 byte' });
+    t.equal(nul.status, 400, 'PostgreSQL cannot store NUL: refused up front');
+    t.equal(nul.body.error, 'invalid_text');
   });
 
   await t.test('replies nest, and deleted ones keep their place', async (t) => {
