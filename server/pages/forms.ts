@@ -12,6 +12,8 @@ export interface FieldOptions {
   value?: string | null;
   hint?: string;
   required?: boolean;
+  /** Leaves out the "(optional)" mark, for forms where every field is optional, like a search. */
+  unmarked?: boolean;
   maxLength?: number;
   autocomplete?: string;
   attributes?: Html;
@@ -20,7 +22,7 @@ export interface FieldOptions {
 export function field(name: string, label: string, options: FieldOptions = {}): Html {
   const id = `f-${name}`;
   const hintId = options.hint ? `${id}-hint` : null;
-  return html`<p class="field"><label for="${id}">${label}${options.required ? null : html` <span class="optional">(optional)</span>`}</label>
+  return html`<p class="field"><label for="${id}">${label}${options.required || options.unmarked ? null : html` <span class="optional">(optional)</span>`}</label>
 ${options.hint ? html`<span class="hint" id="${hintId}">${options.hint}</span>` : null}
 <input id="${id}" name="${name}" type="${options.type ?? 'text'}" value="${options.value ?? ''}"${options.required ? html` required` : null}${
     options.maxLength ? html` maxlength="${options.maxLength}"` : null

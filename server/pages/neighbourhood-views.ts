@@ -30,17 +30,17 @@ export function directoryPage(ctx: PageContext, query: DirectoryQuery, rows: (Ne
 <h1>Neighbourhoods</h1>
 <p class="lede">Find the people on your street: read what is going on, join in, lend a ladder, borrow a drill.</p>
 <form method="get" action="/" class="search" role="search" aria-label="Find a neighbourhood">
-  ${field('q', 'Name or place', { type: 'search', value: query.q, maxLength: 100 })}
-  <fieldset>
-    <legend>Near a point <span class="optional">(optional)</span></legend>
-    <p class="hint" id="near-hint">Decimal degrees, e.g. 53.38 and -1.47. With a point, neighbourhoods are listed nearest first.</p>
+  ${field('q', 'Name or place', { type: 'search', value: query.q, maxLength: 100, unmarked: true })}
+  <details class="near"${near ? html` open` : null}>
+    <summary>Search near a point</summary>
+    <p class="hint" id="near-hint">Decimal degrees, e.g. 53.38 and -1.47. Neighbourhoods are then listed nearest first, with their distance.</p>
     <div class="pair">
-      ${field('lat', 'Latitude', { value: query.lat, attributes: html` inputmode="decimal" aria-describedby="near-hint"` })}
-      ${field('lng', 'Longitude', { value: query.lng, attributes: html` inputmode="decimal" aria-describedby="near-hint"` })}
+      ${field('lat', 'Latitude', { value: query.lat, unmarked: true, attributes: html` inputmode="decimal" aria-describedby="near-hint"` })}
+      ${field('lng', 'Longitude', { value: query.lng, unmarked: true, attributes: html` inputmode="decimal" aria-describedby="near-hint"` })}
     </div>
-    ${field('within', 'Within (km)', { value: query.within, attributes: html` inputmode="decimal"` })}
+    ${field('within', 'Within (km)', { value: query.within, unmarked: true, attributes: html` inputmode="decimal"` })}
     <p><button type="button" class="secondary" data-locate hidden>Use my location</button></p>
-  </fieldset>
+  </details>
   <p><button type="submit">Search</button></p>
 </form>
 ${errorSummary(error)}
@@ -85,7 +85,7 @@ export function neighbourhoodPage(ctx: PageContext, data: NeighbourhoodPageData)
   const membership = !ctx.viewer
     ? html`<p><a class="button" href="/login?next=${encodeURIComponent(base)}">Log in to join</a></p>`
     : data.role
-      ? html`<p>You are ${data.role === 'moderator' ? 'a moderator' : 'a member'} here. ${buttonForm(ctx, `${base}/leave`, 'Leave', {}, html` class="secondary"`)}</p>`
+      ? html`<div class="membership"><p>You are ${data.role === 'moderator' ? 'a moderator' : 'a member'} here.</p> ${buttonForm(ctx, `${base}/leave`, 'Leave', {}, html` class="secondary"`)}</div>`
       : buttonForm(ctx, `${base}/join`, html`Join ${n.name}`);
   const more = data.next ? `${base}?${new URLSearchParams({ ...(data.kind && { kind: data.kind }), cursor: data.next })}` : null;
   const point = n.latitude !== null && n.longitude !== null

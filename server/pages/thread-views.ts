@@ -67,7 +67,7 @@ function replyTree(ctx: PageContext, data: ThreadPageData, replies: ReplyInTree[
   <div class="body">${trusted(r.body_html)}</div>
   <div class="actions">
     ${likeButton(ctx, `/replies/${r.id}/like`, r.like_count, data.likes.replies.has(r.id))}
-    ${mine ? html`<a href="/replies/${r.id}/edit">Edit</a> ${buttonForm(ctx, `/replies/${r.id}/delete`, 'Delete', {}, html` class="link danger"`)}` : null}
+    ${mine ? html`<a href="/replies/${r.id}/edit">Edit</a> ${buttonForm(ctx, `/replies/${r.id}/delete`, 'Delete', {}, html` class="link danger" data-confirm="Delete this reply?"`)}` : null}
     ${data.isMember ? html`<details class="answer"><summary>Reply</summary>${replyForm(ctx, data.thread.id, r.id)}</details>` : null}
   </div>`}
 </article>
@@ -90,7 +90,7 @@ export function threadPage(ctx: PageContext, data: ThreadPageData) {
   <div class="body">${trusted(t.body_html)}</div>
   <div class="actions">
     ${likeButton(ctx, `/threads/${t.id}/like`, t.like_count, data.likes.thread)}
-    ${mine ? html`<a href="/threads/${t.id}/edit">Edit</a> ${buttonForm(ctx, `/threads/${t.id}/delete`, 'Delete thread', {}, html` class="link danger"`)}` : null}
+    ${mine ? html`<a href="/threads/${t.id}/edit">Edit</a> ${buttonForm(ctx, `/threads/${t.id}/delete`, 'Delete thread', {}, html` class="link danger" data-confirm="Delete this thread and hide its replies?"`)}` : null}
   </div>
 </article>
 <section aria-labelledby="replies-heading" class="conversation">

@@ -62,6 +62,12 @@
     });
   }
 
+  // Deleting asks first; without the script the button simply deletes, as any form would.
+  document.addEventListener('submit', (event) => {
+    const question = event.submitter && event.submitter.dataset.confirm;
+    if (question && !window.confirm(question)) event.preventDefault();
+  });
+
   // The directory's "Use my location" fills in the point and searches.
   const locate = document.querySelector('[data-locate]');
   if (locate && 'geolocation' in navigator) {
