@@ -159,10 +159,35 @@ t.test('neighbours in a browser', async (t) => {
     t.equal(await alice.locator('.reply').first().locator('button.like').first().getAttribute('aria-pressed'), 'true');
     await survey(t, alice, 'thread');
 
+    // The Preview button is a real form post: the server renders the preview on a page of its own.
+    await alice.getByLabel('Reply to the thread').fill('See you _there_');
+    await alice.getByRole('button', { name: 'Preview' }).last().click();
+    await alice.waitForURL(/\/replies$/);
+    t.equal(await alice.locator('.preview em').innerText(), 'there', 'the server-rendered preview');
+    await survey(t, alice, 'reply-preview');
+    await alice.goto(`${threadUrl}/edit`);
+    await survey(t, alice, 'edit-thread');
+
     await bob.goto(`${base}/members/alice`);
     await survey(t, bob, 'member');
     await bob.goto(`${base}/login`);
     await survey(t, bob, 'login');
+  });
+
+  await t.test('with JavaScript off, reading, previewing and replying all work', async (t) => {
+    const page = await (await newContext({ viewport: phone, javaScriptEnabled: false })).newPage();
+    await page.goto(`${base}/login?next=${encodeURIComponent(new URL(threadUrl).pathname)}`);
+    await page.getByLabel('Username').fill('bob');
+    await page.getByLabel('Password').fill('a long enough password');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL(threadUrl);
+    await page.getByLabel('Reply to the thread').fill('No script here, just **plain** forms.');
+    await page.getByRole('button', { name: 'Preview' }).last().click();
+    t.equal(await page.locator('.preview strong').innerText(), 'plain');
+    await page.getByRole('button', { name: 'Post reply' }).click();
+    await page.waitForURL(/#reply-\d+$/);
+    t.ok(await page.getByText('No script here, just').isVisible(), 'the reply is posted');
+    t.match(await page.locator('.details').innerText(), /UTC/, 'without the script, times say which zone they are in');
   });
 
   await t.test('stored scripts never run, from local posts or remote content', async (t) => {
