@@ -47,6 +47,7 @@ function kindFields(draft: ThreadDraft, fallbackZone: string): Pick<threads.NewT
     return { event: { startsAt, endsAt, place: given(draft.place) ?? null } };
   }
   if (draft.kind === 'offer' || draft.kind === 'want') {
+    if (!given(draft.item)) return `Say what is ${draft.kind === 'offer' ? 'offered' : 'wanted'}.`;
     const expiresAt = instant(draft.expiresAt, 'The end date');
     if (typeof expiresAt === 'string') return expiresAt;
     return { exchange: { item: draft.item ?? '', expiresAt } };

@@ -56,9 +56,9 @@ export interface ThreadPageData {
   isMember: boolean;
 }
 
-function replyTree(ctx: PageContext, data: ThreadPageData, replies: ReplyInTree[], parentId: number | null): Fragment {
-  const children = replies.filter((r) => r.parent_id === parentId);
-  if (!children.length) return null;
+function replyTree(ctx: PageContext, data: ThreadPageData, byParent: Map<number | null, ReplyInTree[]>, parentId: number | null): Fragment {
+  const children = byParent.get(parentId);
+  if (!children) return null;
   return html`<ol class="replies"${parentId === null ? html` data-stream="thread:${data.thread.id}"` : html` data-parent="${parentId}"`}>${children.map((r) => {
     const mine = ctx.viewer?.id === r.author_id && !r.deleted_at;
     return html`<li id="reply-${r.id}" class="reply">
@@ -71,7 +71,7 @@ function replyTree(ctx: PageContext, data: ThreadPageData, replies: ReplyInTree[
     ${data.isMember ? html`<details class="answer"><summary>Reply</summary>${replyForm(ctx, data.thread.id, r.id)}</details>` : null}
   </div>`}
 </article>
-${replyTree(ctx, data, replies, r.id)}
+${replyTree(ctx, data, byParent, r.id)}
 </li>`;
   })}</ol>`;
 }
@@ -80,6 +80,7 @@ export function threadPage(ctx: PageContext, data: ThreadPageData) {
   const t = data.thread;
   const mine = ctx.viewer?.id === t.author_id;
   const replyCount = html`${t.reply_count} ${t.reply_count === 1 ? 'reply' : 'replies'}`;
+  const byParent = Map.groupBy(data.replies, (r) => r.parent_id);
   return page(ctx, t.title, html`
 <nav aria-label="Breadcrumb" class="crumbs"><a href="/neighbourhoods/${t.neighbourhood_handle}">${t.neighbourhood_name}</a> › ${kindNames[t.kind].many}</nav>
 <article class="thread kind-${t.kind}" aria-labelledby="thread-title">
@@ -95,7 +96,7 @@ export function threadPage(ctx: PageContext, data: ThreadPageData) {
 </article>
 <section aria-labelledby="replies-heading" class="conversation">
   <h2 id="replies-heading">${replyCount}</h2>
-  ${replyTree(ctx, data, data.replies, null) ?? html`<ol class="replies" data-stream="thread:${t.id}"></ol>`}
+  ${replyTree(ctx, data, byParent, null) ?? html`<ol class="replies" data-stream="thread:${t.id}"></ol>`}
   ${data.isMember
     ? replyForm(ctx, t.id, null)
     : ctx.viewer
