@@ -129,6 +129,30 @@ eachDatabase('web pages', async (t, database) => {
     t.match(taken.body, /is taken/);
   });
 
+  await t.test('registration follows the instance’s mode', async (t) => {
+    for (const [mode, status, text] of [['approval', 200, /waiting for an admin/], ['closed', 403, /not taking new members/]] as const) {
+      const other = await startApp(t, database, { REGISTRATION: mode });
+      const visitor = new Visitor(other.app);
+      await visitor.get('/register');
+      const response = await visitor.post('/register', { username: `someone_${mode}`, password: 'a long enough password' });
+      t.equal(response.statusCode, status, mode);
+      t.match(response.body, text);
+      t.notOk(visitor.cookies.has('sm_session'), `${mode}: not signed in`);
+    }
+  });
+
+  await t.test('missing things and malformed addresses get HTML pages, not stack traces', async (t) => {
+    const visitor = new Visitor(app);
+    const missing = await visitor.get('/neighbourhoods/no-such-place');
+    t.equal(missing.statusCode, 404);
+    t.match(missing.headers['content-type'], /text\/html/);
+    t.match(missing.body, /<h1>Not found<\/h1>/);
+    const malformed = await visitor.get('/threads/abc');
+    t.equal(malformed.statusCode, 400);
+    t.match(malformed.body, /<html lang="en">/);
+    t.equal((await visitor.get('/?cursor=rubbish')).statusCode, 400);
+  });
+
   await t.test('session cookies are Secure behind TLS', async (t) => {
     const secure = await startApp(t, database, { PUBLIC_URL: 'https://forum.test' });
     const visitor = new Visitor(secure.app);
