@@ -11,6 +11,7 @@ import { type Database, isReachable } from './database.ts';
 import { badRequest, errorSchema, installErrorHandling } from './errors.ts';
 import { containsNul } from './http.ts';
 import neighbourhoodRoutes from './neighbourhoods/routes.ts';
+import pages from './pages/index.ts';
 import threadRoutes from './threads/routes.ts';
 
 export interface AppOptions {
@@ -88,5 +89,6 @@ export async function buildApp({ config, db, logger }: AppOptions): Promise<Fast
     },
     { prefix: '/api' },
   );
+  await app.register(pages);
   return app;
 }

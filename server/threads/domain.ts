@@ -209,3 +209,10 @@ export async function like(db: Database, viewer: Viewer, target: { threadId: num
   if (existing.deleted_at) throw notFound('That reply');
   return q.setLike(db, viewer.id, { reply_id: target.replyId }, liked);
 }
+
+export async function likesInThread(db: Database, viewer: Viewer | null, threadId: number) {
+  const rows = viewer ? await q.likesInThread(db, viewer.id, threadId) : [];
+  return { thread: rows.some((r) => r.thread_id !== null), replies: new Set(rows.flatMap((r) => (r.reply_id === null ? [] : [r.reply_id]))) };
+}
+
+export const threadsByAuthor = q.threadsByAuthor;

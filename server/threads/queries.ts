@@ -135,3 +135,28 @@ export function setLike(db: Database, memberId: number, target: LikeTarget, like
     return row.like_count;
   });
 }
+
+/** Which of a thread and its replies one member has liked, so pages can show the like buttons pressed. */
+export function likesInThread(db: Database, memberId: number, threadId: number) {
+  return db
+    .selectFrom('likes')
+    .select(['thread_id', 'reply_id'])
+    .where('member_id', '=', memberId)
+    .where((eb) =>
+      eb.or([
+        eb('thread_id', '=', threadId),
+        eb('reply_id', 'in', eb.selectFrom('replies').select('id').where('replies.thread_id', '=', threadId)),
+      ]),
+    )
+    .execute();
+}
+
+export function threadsByAuthor(db: Database, authorId: number, limit: number) {
+  return threadsWithAuthors(db)
+    .where('threads.author_id', '=', authorId)
+    .where('threads.deleted_at', 'is', null)
+    .orderBy('threads.created_at', 'desc')
+    .orderBy('threads.id', 'desc')
+    .limit(limit)
+    .execute();
+}
