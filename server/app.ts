@@ -11,6 +11,7 @@ import { type Database, isReachable } from './database.ts';
 import { errorSchema, installErrorHandling } from './errors.ts';
 import neighbourhoodRoutes from './neighbourhoods/routes.ts';
 import threadRoutes from './threads/routes.ts';
+import networkWeaving from './weaving.ts';
 
 export interface AppOptions {
   config: Config;
@@ -81,5 +82,6 @@ export async function buildApp({ config, db, logger }: AppOptions): Promise<Fast
     },
     { prefix: '/api' },
   );
+  await app.register(networkWeaving);
   return app;
 }
