@@ -239,7 +239,8 @@ export const feedFileRoutes: FastifyPluginAsync = async (app) => {
         uid: url(`/threads/${t.id}`),
         url: url(`/threads/${t.id}`),
         title: t.title,
-        description: plainText(t.body_html),
+        // plainText drops <br>; a calendar description keeps the author's line breaks.
+        description: plainText(t.body_html.replace(/<br\s*\/?>/gi, '\n')),
         startsAt: t.event_starts_at!,
         endsAt: t.event_ends_at,
         place: t.event_place,
