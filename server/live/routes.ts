@@ -37,7 +37,7 @@ declare module 'fastify' {
 }
 
 const liveRoutes: FastifyPluginAsync = async (app) => {
-  // Runs before the upgrade, so a bad token is refused with an ordinary 401 and no socket is opened.
+  // Runs after validation and before the upgrade, so a bad token is refused with an ordinary 401 and no socket is opened.
   const authenticate = async (request: FastifyRequest<{ Querystring: { access_token?: string } }>) => {
     const token = tokenOf(request, app.config.publicUrl.origin);
     request.viewer = null;
@@ -64,7 +64,7 @@ const liveRoutes: FastifyPluginAsync = async (app) => {
   app.get<{ Querystring: { access_token?: string } }>('/streams/home', {
     websocket: true,
     schema: { summary: 'Live events from everything you follow (websocket)', querystring: streamQuery, response: refusals },
-    preValidation: async (request) => {
+    preHandler: async (request) => {
       await authenticate(request);
       if (!request.viewer) throw unauthorized('Your home stream needs a token.');
     },
@@ -73,7 +73,7 @@ const liveRoutes: FastifyPluginAsync = async (app) => {
   app.get<{ Querystring: { access_token?: string } }>('/streams/public', {
     websocket: true,
     schema: { summary: 'Live events from every neighbourhood on this instance (websocket)', querystring: streamQuery, response: refusals },
-    preValidation: authenticate,
+    preHandler: authenticate,
   }, (socket, request) => serve(socket, request, 'public', { instance: true }, request.viewer));
 
   app.get<{ Params: { handle: string }; Querystring: { access_token?: string } }>('/streams/neighbourhoods/:handle', {
@@ -84,7 +84,7 @@ const liveRoutes: FastifyPluginAsync = async (app) => {
       querystring: streamQuery,
       response: refusals,
     },
-    preValidation: async (request) => {
+    preHandler: async (request) => {
       await authenticate(request);
       await neighbourhoodByHandle(app.db, request.params.handle);
     },
