@@ -1,8 +1,21 @@
 import { once } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
+import t from 'tap';
+import { loadConfig } from '../server/config.ts';
 import { serveStream, type StreamSocket } from '../server/live/stream.ts';
 import { eachDatabase, startApp } from './helpers.ts';
 import { openStream, type StreamClient } from './streams.ts';
+
+t.test('live stream settings', async (t) => {
+  const defaults = loadConfig({}, '/nonexistent');
+  t.equal(defaults.liveHeartbeatSeconds, 30);
+  t.equal(defaults.liveSendBufferBytes, 1024 * 1024);
+  const set = loadConfig({ LIVE_HEARTBEAT_SECONDS: '5', LIVE_SEND_BUFFER_BYTES: '65536' }, '/nonexistent');
+  t.same([set.liveHeartbeatSeconds, set.liveSendBufferBytes], [5, 65536]);
+  for (const env of [{ LIVE_HEARTBEAT_SECONDS: '0' }, { LIVE_HEARTBEAT_SECONDS: 'often' }, { LIVE_SEND_BUFFER_BYTES: '10' }]) {
+    t.throws(() => loadConfig(env, '/nonexistent'), new RegExp(Object.keys(env)[0]!), JSON.stringify(env));
+  }
+});
 
 eachDatabase('live streams', async (t, database) => {
   const { app, client } = await startApp(t, database, { LIVE_HEARTBEAT_SECONDS: '1' });
