@@ -26,7 +26,7 @@ t.test('a post through process 1 reaches a websocket client on process 2', async
       headers: { ...(body !== undefined && { 'content-type': 'application/json' }), ...(token && { authorization: `Bearer ${token}` }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    return { status: response.status, body: await response.json() };
+    return { status: response.status, body: (await response.json()) as any };
   };
   const signUp = async (username: string) => {
     await call(first.url, 'POST', '/api/accounts', { username, password: 'a long enough password' });
