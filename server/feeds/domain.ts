@@ -56,7 +56,7 @@ async function page(db: Database, scope: q.Scope, filter: FeedFilter) {
 
 /** New threads and replies across everything the member follows, newest first. */
 export async function homeFeed(db: Database, member: Pick<Viewer, 'id'>, filter: FeedFilter) {
-  if (filter.setId !== undefined) await follows.ownSet(db, member as Viewer, filter.setId);
+  if (filter.setId !== undefined) await follows.ownSet(db, member, filter.setId);
   return page(db, { reader: member.id, followedBy: member.id, setId: filter.setId }, filter);
 }
 

@@ -77,7 +77,7 @@ async function checkNeighbourhoodIds(db: Database, ids: number[]): Promise<numbe
 }
 
 /** The member's own set; anyone else's is reported missing rather than forbidden, so ids reveal nothing. */
-export async function ownSet(db: Database, viewer: Viewer, id: number): Promise<NeighbourhoodSet> {
+export async function ownSet(db: Database, viewer: Pick<Viewer, 'id'>, id: number): Promise<NeighbourhoodSet> {
   const set = await q.findSet(db, id);
   if (!set || set.owner_id !== viewer.id) throw notFound('That set');
   return set;
