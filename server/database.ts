@@ -225,6 +225,7 @@ export async function listen(
   if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`"${channel}" is not a plain channel name`);
   const source = notificationSources.get(db);
   if (!source) throw new Error('listen() needs a database opened by openDatabase()');
+  // PGlite runs LISTEN itself, outside the one-connection pool: call this at start-up, before any transaction.
   if (typeof source !== 'string') return source.listen(channel, onMessage);
 
   let stopped = false;

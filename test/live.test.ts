@@ -110,6 +110,9 @@ eachDatabase('live streams', async (t, database) => {
       t.equal(error?.status, status, path);
       t.match(JSON.parse(error?.body ?? '{}'), { error: String, message: String });
     }
+    const plain = await client.get('/api/streams/public');
+    t.equal(plain.status, 426, 'a plain GET is told to upgrade');
+    t.equal(plain.body.error, 'upgrade_required');
     const own = await open('/api/streams/home', { headers: { cookie: `sm_session=${alice.token}`, origin: 'http://forum.test' } });
     t.ok(own, 'the cookie counts from our own pages');
   });

@@ -76,8 +76,8 @@ export class LiveBus {
   }
 
   async close(): Promise<void> {
-    await this.#stop?.();
     this.#subscriptions.clear();
+    await this.#stop?.().catch((error: unknown) => this.#log.warn({ err: error }, 'live bus: could not stop listening'));
     await this.#queue;
   }
 

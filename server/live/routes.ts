@@ -2,11 +2,11 @@
 // A token may come as `Authorization: Bearer`, `?access_token=`, or a Sec-WebSocket-Protocol entry (browsers
 // cannot set headers on a websocket); the session cookie counts only from our own pages' origin, so another
 // site cannot open a stream in a visitor's name.
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { type Viewer, viewerFromToken } from '../accounts/domain.ts';
 import { sessionCookie } from '../accounts/authentication.ts';
 import { errorSchema, unauthorized } from '../errors.ts';
-import { neighbourhoodByHandle } from '../neighbourhoods/domain.ts';
+import { type Neighbourhood, neighbourhoodByHandle } from '../neighbourhoods/domain.ts';
 import type { LiveScope } from './bus.ts';
 import { serveStream, type StreamSocket } from './stream.ts';
 
@@ -28,11 +28,12 @@ const streamQuery = {
   additionalProperties: false,
   properties: { access_token: { type: 'string', minLength: 1, maxLength: 200 } },
 } as const;
-const refusals = { 400: errorSchema, 401: errorSchema, 404: errorSchema };
+const refusals = { 400: errorSchema, 401: errorSchema, 404: errorSchema, 426: errorSchema };
 
 declare module 'fastify' {
   interface FastifyRequest {
     streamToken?: string;
+    streamNeighbourhood?: Neighbourhood;
   }
 }
 
@@ -61,23 +62,34 @@ const liveRoutes: FastifyPluginAsync = async (app) => {
     });
   };
 
-  app.get<{ Querystring: { access_token?: string } }>('/streams/home', {
-    websocket: true,
+  // A plain GET (no upgrade) gets a JSON answer saying what to do instead of an empty 404.
+  const upgradeRequired = async (_request: FastifyRequest, reply: FastifyReply) =>
+    reply.status(426).header('upgrade', 'websocket').send({ error: 'upgrade_required', message: 'This is a websocket stream: connect with a websocket client.' });
+
+  app.route<{ Querystring: { access_token?: string } }>({
+    method: 'GET',
+    url: '/streams/home',
     schema: { summary: 'Live events from everything you follow (websocket)', querystring: streamQuery, response: refusals },
     preHandler: async (request) => {
       await authenticate(request);
       if (!request.viewer) throw unauthorized('Your home stream needs a token.');
     },
-  }, (socket, request) => serve(socket, request, 'home', { home: request.viewer!.id }, request.viewer));
+    handler: upgradeRequired,
+    wsHandler: (socket, request) => serve(socket, request, 'home', { home: request.viewer!.id }, request.viewer),
+  });
 
-  app.get<{ Querystring: { access_token?: string } }>('/streams/public', {
-    websocket: true,
+  app.route<{ Querystring: { access_token?: string } }>({
+    method: 'GET',
+    url: '/streams/public',
     schema: { summary: 'Live events from every neighbourhood on this instance (websocket)', querystring: streamQuery, response: refusals },
     preHandler: authenticate,
-  }, (socket, request) => serve(socket, request, 'public', { instance: true }, request.viewer));
+    handler: upgradeRequired,
+    wsHandler: (socket, request) => serve(socket, request, 'public', { instance: true }, request.viewer),
+  });
 
-  app.get<{ Params: { handle: string }; Querystring: { access_token?: string } }>('/streams/neighbourhoods/:handle', {
-    websocket: true,
+  app.route<{ Params: { handle: string }; Querystring: { access_token?: string } }>({
+    method: 'GET',
+    url: '/streams/neighbourhoods/:handle',
     schema: {
       summary: 'Live events from one neighbourhood (websocket)',
       params: { type: 'object', required: ['handle'], properties: { handle: { type: 'string', minLength: 1, maxLength: 64 } } },
@@ -86,11 +98,13 @@ const liveRoutes: FastifyPluginAsync = async (app) => {
     },
     preHandler: async (request) => {
       await authenticate(request);
-      await neighbourhoodByHandle(app.db, request.params.handle);
+      request.streamNeighbourhood = await neighbourhoodByHandle(app.db, request.params.handle);
     },
-  }, async (socket, request) => {
-    const neighbourhood = await neighbourhoodByHandle(app.db, request.params.handle);
-    await serve(socket, request, `neighbourhood:${neighbourhood.handle}`, { neighbourhoodId: neighbourhood.id }, request.viewer);
+    handler: upgradeRequired,
+    wsHandler: (socket, request) => {
+      const neighbourhood = request.streamNeighbourhood!;
+      return serve(socket, request, `neighbourhood:${neighbourhood.handle}`, { neighbourhoodId: neighbourhood.id }, request.viewer);
+    },
   });
 };
 
