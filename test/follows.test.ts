@@ -39,6 +39,7 @@ eachDatabase('following neighbourhoods, sets and the home feed', async (t, datab
 
   await t.test('bad references change nothing', async (t) => {
     const before = await snapshot(database.db);
+    const followsBefore = await database.db.selectFrom('neighbourhood_follows').selectAll().execute();
     const cases: [unknown, number, string][] = [
       [{ neighbourhood: 'no-such-place' }, 404, 'not_found'],
       [{ neighbourhood: '@park-road@elsewhere.example' }, 422, 'remote_not_supported'],
@@ -57,6 +58,7 @@ eachDatabase('following neighbourhoods, sets and the home feed', async (t, datab
     }
     t.equal((await client.post('/api/follows', { neighbourhood: 'park-road' })).status, 401, 'signed out');
     t.same(await snapshot(database.db), before);
+    t.same(await database.db.selectFrom('neighbourhood_follows').selectAll().execute(), followsBefore);
   });
 
   await t.test('named sets, private or shared', async (t) => {
