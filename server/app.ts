@@ -13,6 +13,7 @@ import { containsNul } from './http.ts';
 import neighbourhoodRoutes from './neighbourhoods/routes.ts';
 import pages from './pages/index.ts';
 import threadRoutes from './threads/routes.ts';
+import networkWeaving from './weaving.ts';
 
 export interface AppOptions {
   config: Config;
@@ -89,6 +90,7 @@ export async function buildApp({ config, db, logger }: AppOptions): Promise<Fast
     },
     { prefix: '/api' },
   );
+  await app.register(networkWeaving);
   await app.register(pages);
   return app;
 }

@@ -23,6 +23,10 @@ export interface Config {
   bodyLimit: number;
   /** Lets federation fetch loopback and private addresses; only for tests and closed networks. */
   allowPrivateAddresses: boolean;
+  /** Seconds between websocket pings; a stream that misses one answer is dropped. */
+  liveHeartbeatSeconds: number;
+  /** Bytes a stream may have waiting to be sent before it counts as too slow and is dropped. */
+  liveSendBufferBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -46,6 +50,8 @@ const settings = {
   registration: 'REGISTRATION',
   bodyLimit: 'BODY_LIMIT',
   allowPrivateAddresses: 'ALLOW_PRIVATE_ADDRESSES',
+  liveHeartbeatSeconds: 'LIVE_HEARTBEAT_SECONDS',
+  liveSendBufferBytes: 'LIVE_SEND_BUFFER_BYTES',
 } as const satisfies Record<keyof Config, string>;
 
 type RawSettings = Partial<Record<keyof Config, string>>;
@@ -143,5 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     registration: oneOf(settings.registration, raw.registration ?? 'open', registrationModes),
     bodyLimit: integer(settings.bodyLimit, raw.bodyLimit ?? String(256 * 1024), 1024, 64 * 1024 * 1024),
     allowPrivateAddresses: boolean(settings.allowPrivateAddresses, raw.allowPrivateAddresses ?? 'false'),
+    liveHeartbeatSeconds: integer(settings.liveHeartbeatSeconds, raw.liveHeartbeatSeconds ?? '30', 1, 3600),
+    liveSendBufferBytes: integer(settings.liveSendBufferBytes, raw.liveSendBufferBytes ?? String(1024 * 1024), 1024, 64 * 1024 * 1024),
   };
 }

@@ -98,6 +98,35 @@ export interface LikesTable {
   created_at: Generated<Date>;
 }
 
+export interface NeighbourhoodFollowsTable {
+  member_id: number;
+  neighbourhood_id: number;
+  created_at: Generated<Date>;
+}
+
+export interface NeighbourhoodSetsTable {
+  id: Generated<number>;
+  owner_id: number;
+  name: string;
+  shared: Generated<boolean>;
+  share_key: string;
+  created_at: Generated<Date>;
+}
+
+export interface NeighbourhoodSetEntriesTable {
+  set_id: number;
+  neighbourhood_id: number;
+}
+
+export interface FeedTokensTable {
+  id: Generated<number>;
+  member_id: number;
+  token_hash: string;
+  label: Generated<string>;
+  created_at: Generated<Date>;
+  revoked_at: Date | null;
+}
+
 export interface Tables {
   members: MembersTable;
   access_tokens: AccessTokensTable;
@@ -106,6 +135,10 @@ export interface Tables {
   threads: ThreadsTable;
   replies: RepliesTable;
   likes: LikesTable;
+  neighbourhood_follows: NeighbourhoodFollowsTable;
+  neighbourhood_sets: NeighbourhoodSetsTable;
+  neighbourhood_set_entries: NeighbourhoodSetEntriesTable;
+  feed_tokens: FeedTokensTable;
 }
 
 export type Database = Kysely<Tables>;
@@ -163,12 +196,70 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
     // An idle client that loses its connection must not crash the process; the next query reports it.
     pool.on('error', () => {});
-    return new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+    notificationSources.set(db, options.databaseUrl);
+    return db;
   }
   const dataPath = options.dataDir === 'memory://' ? 'memory://' : path.join(options.dataDir, 'pglite');
   if (dataPath !== 'memory://') await fs.mkdir(dataPath, { recursive: true });
   const lite = await PGlite.create(dataPath, { parsers: { 20: (value: string) => Number(value) } });
-  return new Kysely<Tables>({ dialect: new PostgresDialect({ pool: pgliteAsPool(lite) as never }) });
+  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool: pgliteAsPool(lite) as never }) });
+  notificationSources.set(db, lite);
+  return db;
+}
+
+/** Where each open database's NOTIFY messages can be heard: the embedded instance, or a PostgreSQL URL. */
+const notificationSources = new WeakMap<Database, PGlite | string>();
+
+/**
+ * Calls `onMessage` with every NOTIFY payload sent on `channel` by any connection to this database.
+ * PGlite delivers them in-process; on PostgreSQL a dedicated connection listens (the pool's cannot) and
+ * reconnects after a second if it drops, reporting the gap through `onError`. Resolves to a stop function.
+ */
+export async function listen(
+  db: Database,
+  channel: string,
+  onMessage: (payload: string) => void,
+  onError: (error: Error) => void = () => {},
+): Promise<() => Promise<void>> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`"${channel}" is not a plain channel name`);
+  const source = notificationSources.get(db);
+  if (!source) throw new Error('listen() needs a database opened by openDatabase()');
+  // PGlite runs LISTEN itself, outside the one-connection pool: call this at start-up, before any transaction.
+  if (typeof source !== 'string') return source.listen(channel, onMessage);
+
+  let stopped = false;
+  let client: pg.Client | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  const connect = async () => {
+    const next = new pg.Client({ connectionString: source });
+    next.on('notification', (message) => {
+      if (message.channel === channel && message.payload !== undefined) onMessage(message.payload);
+    });
+    next.on('error', onError);
+    next.on('end', () => {
+      if (stopped || client !== next) return;
+      client = undefined;
+      onError(new Error(`lost the connection listening on ${channel}; reconnecting`));
+      retry = setTimeout(reconnect, 1000);
+    });
+    await next.connect();
+    await next.query(`listen ${channel}`);
+    client = next;
+  };
+  const reconnect = () => {
+    if (!stopped) connect().catch((error: Error) => (onError(error), (retry = setTimeout(reconnect, 1000))));
+  };
+  // A database that is down at start-up is retried like one lost later: live events resume when it returns.
+  await connect().catch((error: Error) => {
+    onError(error);
+    retry = setTimeout(reconnect, 1000);
+  });
+  return async () => {
+    stopped = true;
+    clearTimeout(retry);
+    await client?.end().catch(() => {});
+  };
 }
 
 export const migrationFolder = fileURLToPath(new URL('../migrations', import.meta.url));

@@ -55,7 +55,7 @@ export async function register(
   return member;
 }
 
-const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
 export async function issueToken(db: Database, memberId: number, kind: 'api' | 'session'): Promise<string> {
   const token = randomBytes(32).toString('base64url');

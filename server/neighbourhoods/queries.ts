@@ -130,7 +130,7 @@ export interface ListFilter {
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 /** Great-circle distance in metres from the point to each neighbourhood's centre (haversine). */
-const distanceFrom = (lat: number, lng: number) => sql<number>`(2 * 6371008.8 * asin(least(1, sqrt(
+export const distanceFrom = (lat: number, lng: number) => sql<number>`(2 * 6371008.8 * asin(least(1, sqrt(
   power(sin(radians(latitude - ${lat}) / 2), 2)
   + cos(radians(${lat})) * cos(radians(latitude)) * power(sin(radians(longitude - ${lng}) / 2), 2)))))`;
 

@@ -1,0 +1,119 @@
+// Every SQL statement behind the feeds: one merged, newest-first list of threads and replies over a scope of
+// neighbourhoods, and the private feed tokens.
+import { sql } from 'kysely';
+import type { Database, ThreadKind } from '../database.ts';
+import { distanceFrom } from '../neighbourhoods/queries.ts';
+import { type Reader, readableNeighbourhoods } from './visibility.ts';
+
+export interface Scope {
+  reader: Reader;
+  followedBy?: number;
+  neighbourhoodId?: number;
+  setId?: number;
+  near?: { latitude: number; longitude: number; withinMetres: number };
+  placeName?: string;
+}
+
+export interface ItemFilter {
+  kind?: ThreadKind;
+  threadsOnly?: boolean;
+  limit: number;
+  /** Keyset position: the time (to the millisecond) and item key of the last item of the previous page. */
+  after?: { at: Date; key: number };
+}
+
+export interface ItemRow {
+  type: 'thread' | 'reply';
+  /** Threads and replies share one ordering: thread n is 2n, reply n is 2n+1. */
+  item_key: number;
+  at: Date;
+  thread_id: number;
+  reply_id: number | null;
+}
+
+function scopeIds(db: Database, scope: Scope) {
+  let query = db.selectFrom('neighbourhoods').select('neighbourhoods.id').where('neighbourhoods.id', 'in', readableNeighbourhoods(db, scope.reader));
+  if (scope.followedBy !== undefined) {
+    query = query.where('neighbourhoods.id', 'in', db.selectFrom('neighbourhood_follows').select('neighbourhood_id').where('member_id', '=', scope.followedBy));
+  }
+  if (scope.neighbourhoodId !== undefined) query = query.where('neighbourhoods.id', '=', scope.neighbourhoodId);
+  if (scope.setId !== undefined) {
+    query = query.where('neighbourhoods.id', 'in', db.selectFrom('neighbourhood_set_entries').select('neighbourhood_id').where('set_id', '=', scope.setId));
+  }
+  if (scope.near) query = query.where(distanceFrom(scope.near.latitude, scope.near.longitude), '<=', scope.near.withinMetres);
+  if (scope.placeName !== undefined) query = query.where(sql`lower(place_name)`, '=', scope.placeName.toLowerCase());
+  return query;
+}
+
+// Timestamps are cut to milliseconds so that a cursor, which travels as an ISO string, compares exactly.
+const threadAt = sql<Date>`date_trunc('milliseconds', threads.created_at)`;
+const replyAt = sql<Date>`date_trunc('milliseconds', replies.created_at)`;
+
+export async function listItems(db: Database, scope: Scope, filter: ItemFilter): Promise<ItemRow[]> {
+  const ids = scopeIds(db, scope);
+  const { after, kind, limit } = filter;
+  // Each branch is ordered and limited on its own first, so neither reads more than one page.
+  const threadBranch = db
+    .selectFrom('threads')
+    .select([sql<'thread' | 'reply'>`'thread'`.as('type'), sql<number>`threads.id * 2`.as('item_key'), threadAt.as('at'), 'threads.id as thread_id', sql<number | null>`null::integer`.as('reply_id')])
+    .where('threads.neighbourhood_id', 'in', ids)
+    .where('threads.deleted_at', 'is', null)
+    .$if(!!kind, (qb) => qb.where('threads.kind', '=', kind!))
+    .$if(!!after, (qb) => qb.where((eb) => eb(eb.tuple(threadAt, sql<number>`threads.id * 2`), '<', eb.tuple(after!.at, after!.key))))
+    .orderBy('at', 'desc')
+    .orderBy('item_key', 'desc')
+    .limit(limit);
+  const threadItems = db.selectFrom(threadBranch.as('thread_items')).selectAll();
+  const items = filter.threadsOnly
+    ? threadItems
+    : threadItems.unionAll(
+        db
+          .selectFrom(
+            db
+              .selectFrom('replies')
+              .innerJoin('threads', 'threads.id', 'replies.thread_id')
+              .select([sql<'thread' | 'reply'>`'reply'`.as('type'), sql<number>`replies.id * 2 + 1`.as('item_key'), replyAt.as('at'), 'replies.thread_id', sql<number | null>`replies.id`.as('reply_id')])
+              .where('threads.neighbourhood_id', 'in', ids)
+              .where('threads.deleted_at', 'is', null)
+              .where('replies.deleted_at', 'is', null)
+              .$if(!!kind, (qb) => qb.where('threads.kind', '=', kind!))
+              .$if(!!after, (qb) => qb.where((eb) => eb(eb.tuple(replyAt, sql<number>`replies.id * 2 + 1`), '<', eb.tuple(after!.at, after!.key))))
+              .orderBy('at', 'desc')
+              .orderBy('item_key', 'desc')
+              .limit(limit)
+              .as('reply_items'),
+          )
+          .selectAll(),
+      );
+  return db.selectFrom(items.as('items')).selectAll().orderBy('at', 'desc').orderBy('item_key', 'desc').limit(limit).execute() as Promise<ItemRow[]>;
+}
+
+export function insertFeedToken(db: Database, memberId: number, tokenHash: string, label: string) {
+  return db.insertInto('feed_tokens').values({ member_id: memberId, token_hash: tokenHash, label, revoked_at: null }).returningAll().executeTakeFirstOrThrow();
+}
+
+export function feedTokensOf(db: Database, memberId: number) {
+  return db.selectFrom('feed_tokens').selectAll().where('member_id', '=', memberId).where('revoked_at', 'is', null).orderBy('id').execute();
+}
+
+export function revokeFeedToken(db: Database, memberId: number, id: number) {
+  return db
+    .updateTable('feed_tokens')
+    .set({ revoked_at: new Date() })
+    .where('id', '=', id)
+    .where('member_id', '=', memberId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+}
+
+/** The active member a live feed token stands for. */
+export function memberByFeedTokenHash(db: Database, tokenHash: string) {
+  return db
+    .selectFrom('feed_tokens')
+    .innerJoin('members', 'members.id', 'feed_tokens.member_id')
+    .select(['members.id', 'members.username', 'members.display_name'])
+    .where('feed_tokens.token_hash', '=', tokenHash)
+    .where('feed_tokens.revoked_at', 'is', null)
+    .where('members.status', '=', 'active')
+    .executeTakeFirst();
+}
