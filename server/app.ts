@@ -10,6 +10,7 @@ import type { Config } from './config.ts';
 import { type Database, isReachable } from './database.ts';
 import { errorSchema, installErrorHandling } from './errors.ts';
 import neighbourhoodRoutes from './neighbourhoods/routes.ts';
+import oauthRoutes from './oauth/routes.ts';
 import threadRoutes from './threads/routes.ts';
 
 export interface AppOptions {
@@ -81,5 +82,6 @@ export async function buildApp({ config, db, logger }: AppOptions): Promise<Fast
     },
     { prefix: '/api' },
   );
+  await app.register(oauthRoutes);
   return app;
 }
