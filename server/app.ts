@@ -9,6 +9,7 @@ import accountRoutes from './accounts/routes.ts';
 import type { Config } from './config.ts';
 import { type Database, isReachable } from './database.ts';
 import { errorSchema, installErrorHandling } from './errors.ts';
+import mastodonRoutes from './mastodon/routes.ts';
 import neighbourhoodRoutes from './neighbourhoods/routes.ts';
 import oauthRoutes from './oauth/routes.ts';
 import threadRoutes from './threads/routes.ts';
@@ -83,5 +84,6 @@ export async function buildApp({ config, db, logger }: AppOptions): Promise<Fast
     { prefix: '/api' },
   );
   await app.register(oauthRoutes);
+  await app.register(mastodonRoutes);
   return app;
 }
