@@ -1,7 +1,7 @@
 // The Mastodon client API (the part common apps use), so members can post from the apps they already have.
 // Bearer tokens only: a session cookie never authenticates here. Errors take Mastodon's shape, whose
 // `error` is the sentence apps show; `message` repeats it and `code` names it, as the rest of our API does.
-import formbody from '@fastify/formbody';
+import forms from '../forms.ts';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { version } from '../app.ts';
 import { handleErrors, unauthorized } from '../errors.ts';
@@ -60,7 +60,7 @@ type PageQuery = mastodon.Page;
 const capped = (page: PageQuery, max = 40): PageQuery => ({ ...page, limit: Math.min(page.limit, max) });
 
 const mastodonRoutes: FastifyPluginAsync = async (app) => {
-  await app.register(formbody);
+  await app.register(forms);
   handleErrors(app, (e) => {
     // Mastodon reports a well-formed request that fails validation with 422; unreadable bodies stay 400.
     const status = e.status === 400 && !['malformed_json', 'invalid_content_length'].includes(e.code) ? 422 : e.status;

@@ -1,7 +1,7 @@
 // HTTP routes of the OAuth 2 server: the consent page, the token and revocation endpoints, and the
 // server metadata (RFC 8414). Errors here take OAuth's shape: `{ error, error_description }`.
 import { timingSafeEqual } from 'node:crypto';
-import formbody from '@fastify/formbody';
+import forms from '../forms.ts';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { sessionCookie } from '../accounts/authentication.ts';
 import * as accounts from '../accounts/domain.ts';
@@ -85,7 +85,7 @@ function redirectWith(reply: FastifyReply, redirectUri: string, params: Record<s
 const sameText = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 const oauthRoutes: FastifyPluginAsync = async (app) => {
-  await app.register(formbody);
+  await app.register(forms);
   handleErrors(app, (e) => ({
     status: e.status,
     body: { error: e.status === 400 && e.code === 'malformed_json' ? 'invalid_request' : e.code, error_description: e.message, message: e.message },
