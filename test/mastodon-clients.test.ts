@@ -8,7 +8,7 @@ import type { Test } from 'tap';
 import { eachDatabase, type TestDatabase, startApp } from './helpers.ts';
 
 // megalodon is CommonJS: Node's ES-module import hands over its exports object, whose `default` is the factory.
-const generator = (megalodon as unknown as { default: typeof megalodon }).default;
+const generator = megalodon.default;
 
 const password = 'a long enough password';
 
