@@ -58,6 +58,8 @@ eachDatabase('Mastodon client API', async (t, database) => {
   await t.test('bad input: clear errors, nothing stored', async (t) => {
     const session = await client.post('/api/session', { username: 'alice', password });
     const cookie = String(([] as string[]).concat(session.headers['set-cookie'] as string)[0]).split(';')[0]!;
+    const gone = (await alice.post('/api/v1/statuses', { status: 'Soon gone', in_reply_to_id: thread.id })).body;
+    await alice.delete(`/api/v1/statuses/${gone.id}`);
     const before = await snapshot(database.db);
     const wrongToken = await alice.as('not-a-token').get('/api/v1/timelines/home');
     t.equal(wrongToken.status, 401);
@@ -94,6 +96,7 @@ eachDatabase('Mastodon client API', async (t, database) => {
     t.equal(malformed.status, 400, 'unreadable JSON');
     t.equal((await alice.request('POST', '/api/v1/statuses', 'status=x', { 'content-type': 'text/plain' })).status, 415);
     t.equal((await alice.post('/api/v1/statuses', { status: 'hi', in_reply_to_id: '12345' })).status, 404, 'replying to nothing');
+    t.equal((await alice.post('/api/v1/statuses', { status: 'hi', in_reply_to_id: gone.id })).status, 404, 'replying to a deleted reply');
     t.equal((await alice.get('/api/v1/statuses/abc')).status, 404);
     t.equal((await alice.get('/api/v1/statuses/999999999999999999999999')).status, 404);
     t.equal((await alice.get('/api/v1/accounts/99999990')).status, 404);

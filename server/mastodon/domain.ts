@@ -290,6 +290,8 @@ export async function createStatus(ctx: Context, viewer: Viewer, input: NewStatu
   if (input.poll) throw unprocessable('Polls are not supported.', 'unsupported_poll');
   if (input.in_reply_to_id) {
     const target = parseStatusId(input.in_reply_to_id);
+    // A deleted post keeps its place in the tree but takes no new replies from apps, as in Mastodon.
+    await statusById(ctx, input.in_reply_to_id);
     const parent = target.kind === 'thread' ? { threadId: target.id } : await threads.replyById(ctx.db, target.id).then((r) => ({ threadId: r.thread_id, parentId: r.id }));
     const created = await threads.reply(ctx.db, viewer, parent.threadId, { body: text, parentId: 'parentId' in parent ? parent.parentId : undefined });
     return statusById(ctx, (await q.statusRows(ctx.db, { threads: [], replies: [created.id] }))[0]!.status_id);

@@ -42,8 +42,6 @@ export interface IdPage {
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 const hashtagPattern = (tag: string) => `(^|[^[:alnum:]_&/])#${tag}([^[:alnum:]_]|$)`;
 
-type Builder = ExpressionBuilder<Tables, 'threads' | 'replies'>;
-
 /** Status ids matching `filter`, newest first (or, with minId, the ones just above it). */
 export async function statusIds(db: Database, filter: StatusFilter, page: IdPage): Promise<string[]> {
   const inNeighbourhoods = (eb: ExpressionBuilder<Tables, 'threads'>) => {
@@ -76,8 +74,8 @@ export async function statusIds(db: Database, filter: StatusFilter, page: IdPage
     .selectFrom('replies')
     .innerJoin('threads', 'threads.id', 'replies.thread_id')
     .select(replyStatusId.as('status_id'))
-    .where((eb: Builder) => {
-      const conditions = [...inNeighbourhoods(eb as unknown as ExpressionBuilder<Tables, 'threads'>), eb('replies.deleted_at', 'is', null)];
+    .where((eb) => {
+      const conditions = [...inNeighbourhoods(eb), eb('replies.deleted_at', 'is', null)];
       if (filter.authorId !== undefined) conditions.push(eb('replies.author_id', '=', filter.authorId));
       if (filter.tag) conditions.push(eb('replies.body_source', '~*', hashtagPattern(filter.tag)));
       if (filter.text) conditions.push(eb('replies.body_source', 'ilike', `%${escapeLike(filter.text)}%`));
