@@ -27,6 +27,12 @@ export const unprocessable = (message: string, code = 'unprocessable') => new Ap
 export const memberAccountId = (id: number) => String(id * 10);
 export const neighbourhoodAccountId = (id: number) => String(id * 10 + 1);
 
+/** For lookups where "not there" is an answer rather than an error. */
+function unlessNotFound(error: unknown): undefined {
+  if (error instanceof AppError && error.status === 404) return undefined;
+  throw error;
+}
+
 type AccountRef = { kind: 'member' | 'neighbourhood'; id: number };
 function parseAccountId(id: string): AccountRef {
   const match = /^(\d{1,11})([01])$/.exec(id);
@@ -153,9 +159,9 @@ export async function accountById(ctx: Context, id: string): Promise<Account> {
 export async function lookupAccount(ctx: Context, acct: string): Promise<Account> {
   const [name, domain] = acct.replace(/^@/, '').split('@');
   if (!name || (domain && domain.toLowerCase() !== ctx.config.domain)) throw notFound('That account');
-  const member = await accounts.memberByUsername(ctx.db, name).catch(() => undefined);
+  const member = await accounts.memberByUsername(ctx.db, name);
   if (member && member.status === 'active') return accountById(ctx, memberAccountId(member.id));
-  const neighbourhood = await neighbourhoods.neighbourhoodByHandle(ctx.db, name).catch(() => undefined);
+  const neighbourhood = await neighbourhoods.neighbourhoodByHandle(ctx.db, name).catch(unlessNotFound);
   if (neighbourhood) return accountById(ctx, neighbourhoodAccountId(neighbourhood.id));
   throw notFound('That account');
 }
@@ -272,7 +278,7 @@ async function mentionedNeighbourhood(ctx: Context, text: string) {
       // Seam for federation: posting into a neighbourhood on another server goes out as an activity.
       throw unprocessable('Posting to a neighbourhood on another server is not possible from apps yet.', 'remote_neighbourhood');
     }
-    const neighbourhood = await neighbourhoods.neighbourhoodByHandle(ctx.db, handle!).catch(() => undefined);
+    const neighbourhood = await neighbourhoods.neighbourhoodByHandle(ctx.db, handle!).catch(unlessNotFound);
     if (neighbourhood) return neighbourhood;
   }
   return undefined;
