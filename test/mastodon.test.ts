@@ -100,6 +100,12 @@ eachDatabase('Mastodon client API', async (t, database) => {
     t.equal((await alice.get('/api/v1/statuses/abc')).status, 404);
     t.equal((await alice.get('/api/v1/statuses/999999999999999999999999')).status, 404);
     t.equal((await alice.get('/api/v1/accounts/99999990')).status, 404);
+    t.equal((await alice.get('/api/v1/accounts/99999999990')).status, 404, 'an id beyond any row');
+    t.equal((await alice.get('/api/v1/statuses/179531686093119999999999')).status, 404, 'a status id beyond any row');
+    t.equal((await alice.post('/api/v1/accounts/99999999991/follow')).status, 404);
+    t.same((await alice.get('/api/v1/accounts/relationships?id[]=99999999991&id[]=x')).body.map((r: { following: boolean }) => r.following), [false, false]);
+    t.equal((await alice.get('/api/v2/search?q=%00')).body.code, 'invalid_text', 'NUL never reaches the database');
+    t.equal((await alice.post('/api/v1/statuses', { status: '@park-road a\u0000b' })).status, 422);
     t.equal((await alice.get('/api/v1/timelines/home?max_id=abc')).status, 422);
     t.equal((await bob.delete(`/api/v1/statuses/${thread.id}`)).status, 403, 'only the author deletes');
     t.equal((await alice.post('/api/v1/accounts/20/follow')).status, 422, 'following a member is not supported yet');

@@ -34,17 +34,28 @@ function unlessNotFound(error: unknown): undefined {
 }
 
 type AccountRef = { kind: 'member' | 'neighbourhood'; id: number };
+const maxRowId = 2_147_483_647;
+
+/** The account an id names, if it could name one at all. */
+function accountRef(id: string): AccountRef | undefined {
+  const match = /^(\d{1,10})([01])$/.exec(id);
+  const rowId = Number(match?.[1]);
+  if (!match || rowId < 1 || rowId > maxRowId) return undefined;
+  return { kind: match[2] === '0' ? 'member' : 'neighbourhood', id: rowId };
+}
+
 function parseAccountId(id: string): AccountRef {
-  const match = /^(\d{1,11})([01])$/.exec(id);
-  if (!match) throw notFound('That account');
-  return { kind: match[2] === '0' ? 'member' : 'neighbourhood', id: Number(match[1]) };
+  const ref = accountRef(id);
+  if (!ref) throw notFound('That account');
+  return ref;
 }
 
 type StatusRef = { kind: 'thread' | 'reply'; id: number };
 function parseStatusId(id: string): StatusRef {
   const match = q.statusIdPattern.exec(id);
-  if (!match) throw notFound('That status');
-  return { kind: match[2] === '1' ? 'thread' : 'reply', id: Number(match[3]) };
+  const rowId = Number(match?.[3]);
+  if (!match || rowId < 1 || rowId > maxRowId) throw notFound('That status');
+  return { kind: match[2] === '1' ? 'thread' : 'reply', id: rowId };
 }
 
 interface Field {
@@ -383,7 +394,7 @@ export async function accountStatuses(ctx: Context, id: string, page: Page & { e
 }
 
 export async function relationships(ctx: Context, viewer: Viewer, ids: string[]) {
-  const refs = ids.map((id) => ({ id, ref: /^\d{1,11}[01]$/.test(id) ? parseAccountId(id) : undefined }));
+  const refs = ids.map((id) => ({ id, ref: accountRef(id) }));
   const groups = refs.filter((r) => r.ref?.kind === 'neighbourhood').map((r) => r.ref!.id);
   const joined = new Set((await q.membershipsOf(ctx.db, viewer.id, groups)).map((m) => m.neighbourhood_id));
   return refs.map(({ id, ref }) => ({
