@@ -17,6 +17,8 @@ eachDatabase('Mastodon client API', async (t, database) => {
     t.equal(v1.body.urls.streaming_api, 'ws://forum.test');
     t.match(v1.body.version, /^4\.\d+\.\d+ \(compatible; Square Mile/);
     t.equal(v1.body.registrations, true);
+    t.equal(v1.body.stats.user_count, 2);
+    t.equal(v1.body.stats.status_count, 1);
     const v2 = await client.get('/api/v2/instance/');
     t.equal(v2.status, 200, 'trailing slashes are tolerated');
     t.equal(v2.body.configuration.urls.streaming, 'ws://forum.test');

@@ -246,6 +246,12 @@ export async function statuses(ctx: Context, ids: string[]) {
 
 export type Status = Awaited<ReturnType<typeof statuses>>[number];
 
+/** Threads and replies by their own ids, as statuses: for paths that start from a thread or reply (streaming). */
+export async function statusesOf(ctx: Context, refs: { threads: number[]; replies: number[] }) {
+  const ids = (await q.statusRows(ctx.db, refs)).map((r) => r.status_id).sort().reverse();
+  return statuses(ctx, ids);
+}
+
 /** What the API shows of a status: everything but the source text, which only a deletion returns. */
 export const publicStatus = ({ source: _, ...status }: Status) => status;
 
@@ -311,7 +317,7 @@ export async function createStatus(ctx: Context, viewer: Viewer, input: NewStatu
     await statusById(ctx, input.in_reply_to_id);
     const parent = target.kind === 'thread' ? { threadId: target.id } : await threads.replyById(ctx.db, target.id).then((r) => ({ threadId: r.thread_id, parentId: r.id }));
     const created = await threads.reply(ctx.db, viewer, parent.threadId, { body: text, parentId: 'parentId' in parent ? parent.parentId : undefined });
-    return statusById(ctx, (await q.statusRows(ctx.db, { threads: [], replies: [created.id] }))[0]!.status_id);
+    return (await statusesOf(ctx, { threads: [], replies: [created.id] }))[0]!;
   }
   const neighbourhood = await mentionedNeighbourhood(ctx, text);
   if (!neighbourhood) {
@@ -323,7 +329,7 @@ export async function createStatus(ctx: Context, viewer: Viewer, input: NewStatu
   const { title, body } = threadFromText(text, neighbourhood.handle, ctx.config.domain);
   if (!title) throw unprocessable('Write a first line after the neighbourhood: it becomes the thread\u2019s title.', 'invalid_title');
   const thread = await threads.startThread(ctx.db, viewer, neighbourhood.handle, { kind: 'discussion', title, body });
-  return statusById(ctx, (await q.statusRows(ctx.db, { threads: [thread.id], replies: [] }))[0]!.status_id);
+  return (await statusesOf(ctx, { threads: [thread.id], replies: [] }))[0]!;
 }
 
 export async function deleteStatus(ctx: Context, viewer: Viewer, id: string): Promise<Status> {
@@ -485,6 +491,8 @@ export async function registerAccount(ctx: Context, app: oauth.App, input: { use
   const member = await accounts.register(ctx.db, input, { registration: ctx.config.registration });
   return { member, token: await oauth.issueMemberToken(ctx.db, app, member.id, app.scopes.split(' ')) };
 }
+
+export const instanceCounts = (ctx: Context) => q.instanceCounts(ctx.db);
 
 export async function viewerAccount(ctx: Context, viewer: Viewer) {
   const account = await accountById(ctx, memberAccountId(viewer.id));

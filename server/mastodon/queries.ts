@@ -354,3 +354,13 @@ export async function notifications(
     .execute();
   return page.minId !== undefined ? rows.reverse() : rows;
 }
+
+/** What the instance description counts: active members and posts still standing. */
+export function instanceCounts(db: Database) {
+  return db
+    .selectNoFrom([
+      sql<number>`(select count(*) from members where status = 'active')`.as('members'),
+      sql<number>`(select count(*) from threads where deleted_at is null) + (select count(*) from replies where deleted_at is null)`.as('posts'),
+    ])
+    .executeTakeFirstOrThrow();
+}

@@ -102,47 +102,55 @@ const mastodonRoutes: FastifyPluginAsync = async (app) => {
   const compatibleVersion = `4.2.0 (compatible; Square Mile ${version})`;
   const instanceResponse = { 200: open({ uri: str, domain: str, title: str, version: str }) };
 
-  app.get('/api/v1/instance', { schema: { summary: 'This instance (Mastodon v1)', tags: ['mastodon'], response: instanceResponse } }, async () => ({
-    uri: app.config.domain,
-    title: app.config.instanceName,
-    short_description: `${app.config.instanceName}: neighbourhood forums`,
-    description: `${app.config.instanceName}: neighbourhood forums`,
-    email: '',
-    version: compatibleVersion,
-    // Mastodon names the streaming server's origin here; apps add /api/v1/streaming themselves.
-    urls: { streaming_api: streaming },
-    stats: { user_count: 0, status_count: 0, domain_count: 0 },
-    thumbnail: null,
-    languages: ['en'],
-    registrations: app.config.registration !== 'closed',
-    approval_required: app.config.registration === 'approval',
-    invites_enabled: false,
-    configuration: { statuses: statusLimits, media_attachments: { supported_mime_types: [] }, polls: { max_options: 0 } },
-    contact_account: null,
-    rules: [],
-  }));
+  app.get('/api/v1/instance', { schema: { summary: 'This instance (Mastodon v1)', tags: ['mastodon'], response: instanceResponse } }, async (request) => {
+    const counts = await mastodon.instanceCounts(ctx(request));
+    return {
+      uri: app.config.domain,
+      title: app.config.instanceName,
+      short_description: `${app.config.instanceName}: neighbourhood forums`,
+      description: `${app.config.instanceName}: neighbourhood forums`,
+      email: '',
+      version: compatibleVersion,
+      // Mastodon names the streaming server's origin here; apps add /api/v1/streaming themselves.
+      urls: { streaming_api: streaming },
+      stats: { user_count: counts.members, status_count: counts.posts, domain_count: 0 },
+      thumbnail: null,
+      languages: ['en'],
+      registrations: app.config.registration !== 'closed',
+      approval_required: app.config.registration === 'approval',
+      invites_enabled: false,
+      configuration: { statuses: statusLimits, media_attachments: { supported_mime_types: [] }, polls: { max_options: 0 } },
+      contact_account: null,
+      rules: [],
+    };
+  });
 
-  app.get('/api/v2/instance', { schema: { summary: 'This instance (Mastodon v2)', tags: ['mastodon'], response: instanceResponse } }, async () => ({
-    domain: app.config.domain,
-    title: app.config.instanceName,
-    version: compatibleVersion,
-    source_url: 'https://github.com/square-mile/square-mile',
-    description: `${app.config.instanceName}: neighbourhood forums`,
-    usage: { users: { active_month: 0 } },
-    thumbnail: { url: new URL('/avatars/missing.png', base).href },
-    languages: ['en'],
-    configuration: {
-      urls: { streaming },
-      accounts: { max_featured_tags: 0 },
-      statuses: statusLimits,
-      media_attachments: { supported_mime_types: [], image_size_limit: 0, video_size_limit: 0 },
-      polls: { max_options: 0, max_characters_per_option: 0, min_expiration: 0, max_expiration: 0 },
-      translation: { enabled: false },
-    },
-    registrations: { enabled: app.config.registration !== 'closed', approval_required: app.config.registration === 'approval', message: null },
-    contact: { email: '', account: null },
-    rules: [],
-  }));
+  app.get('/api/v2/instance', { schema: { summary: 'This instance (Mastodon v2)', tags: ['mastodon'], response: instanceResponse } }, async (request) => {
+    const counts = await mastodon.instanceCounts(ctx(request));
+    return {
+      domain: app.config.domain,
+      title: app.config.instanceName,
+      version: compatibleVersion,
+      // No public repository address is configured yet; Mastodon's field is required, so it stays empty.
+      source_url: '',
+      description: `${app.config.instanceName}: neighbourhood forums`,
+      // Members are not tracked by activity; every active member is counted.
+      usage: { users: { active_month: counts.members } },
+      thumbnail: { url: new URL('/avatars/missing.png', base).href },
+      languages: ['en'],
+      configuration: {
+        urls: { streaming },
+        accounts: { max_featured_tags: 0 },
+        statuses: statusLimits,
+        media_attachments: { supported_mime_types: [], image_size_limit: 0, video_size_limit: 0 },
+        polls: { max_options: 0, max_characters_per_option: 0, min_expiration: 0, max_expiration: 0 },
+        translation: { enabled: false },
+      },
+      registrations: { enabled: app.config.registration !== 'closed', approval_required: app.config.registration === 'approval', message: null },
+      contact: { email: '', account: null },
+      rules: [],
+    };
+  });
 
   app.get('/api/v1/custom_emojis', { schema: { summary: 'Custom emoji (none)', tags: ['mastodon'], response: { 200: { type: 'array' } } } }, async () => []);
 
