@@ -6,10 +6,9 @@ import type { Viewer } from '../accounts/domain.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../database.ts';
 import { AppError, notFound } from '../errors.ts';
-import { renderMarkdown } from '../markdown.ts';
+import { escapeHtml, renderMarkdown } from '../markdown.ts';
 import * as neighbourhoods from '../neighbourhoods/domain.ts';
 import * as oauth from '../oauth/domain.ts';
-import { escapeHtml } from '../oauth/page.ts';
 import * as threads from '../threads/domain.ts';
 import * as q from './queries.ts';
 

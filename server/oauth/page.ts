@@ -1,8 +1,6 @@
 // The one page OAuth needs: sign in (unless already signed in) and allow or deny an app.
 // Plain server-rendered HTML with no script; every value written into it is escaped.
-
-const entities: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-export const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => entities[c]!);
+import { escapeHtml } from '../markdown.ts';
 
 /** No script, no framing (a consent button must not be clickjacked), forms post only to us. */
 export const pageSecurityHeaders = {
