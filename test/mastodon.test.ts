@@ -66,6 +66,7 @@ eachDatabase('Mastodon client API', async (t, database) => {
     const wrongToken = await alice.as('not-a-token').get('/api/v1/timelines/home');
     t.equal(wrongToken.status, 401);
     t.same(wrongToken.body, { error: 'The access token is invalid', message: 'The access token is invalid', code: 'unauthorized' });
+    t.equal(wrongToken.headers['www-authenticate'], 'Bearer error="invalid_token"');
     t.equal((await client.get('/api/v1/timelines/home')).status, 401, 'no token');
     t.equal((await alice.as('not-a-token').get('/api/v1/timelines/public')).status, 401, 'a bad token is refused even where none is needed');
 

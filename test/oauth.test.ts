@@ -168,6 +168,7 @@ eachDatabase('OAuth 2', async (t, database) => {
     const refused = await reader.post('/api/v1/statuses', { status: '@park-road Hello\nthere' });
     t.equal(refused.status, 403, 'read cannot write');
     t.equal(refused.body.code, 'insufficient_scope');
+    t.match(refused.headers['www-authenticate'], /error="insufficient_scope", scope="write:statuses"/);
     const poster = alice.as(await passwordToken('read:statuses write:statuses'));
     const posted = await poster.post('/api/v1/statuses', { status: '@park-road Hello\nthere' });
     t.equal(posted.status, 200, 'a granular scope is enough for its own routes');

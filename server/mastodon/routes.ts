@@ -73,7 +73,7 @@ const mastodonRoutes: FastifyPluginAsync = async (app) => {
     if (bearer) {
       // The shared hook already found the member for a member token; a session cookie is ignored here.
       request.access = (await oauth.accessFor(app.db, bearer, request.viewer)) ?? null;
-      if (!request.access) throw unauthorized('The access token is invalid');
+      if (!request.access) throw oauth.invalidToken();
     }
     const { oauthScope, needsMember } = request.routeOptions.config;
     oauth.requireAccess(request.access, oauthScope, needsMember ?? false);

@@ -4,7 +4,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import * as accounts from '../accounts/domain.ts';
 import type { Viewer } from '../accounts/domain.ts';
 import type { Database } from '../database.ts';
-import { AppError, badRequest, forbidden, unauthorized } from '../errors.ts';
+import { AppError, badRequest, forbidden } from '../errors.ts';
 import * as q from './queries.ts';
 
 export type App = q.AppRow;
@@ -275,11 +275,19 @@ export async function accessFor(db: Database, token: string, viewer: Viewer | nu
   return { viewer: null, app, scopes: scopes.split(' ') };
 }
 
-/** Refuses a request whose token lacks `scope` (403), or that needs a member and has none (401). */
+/** Refuses a request whose token lacks `scope` (403), or that needs a member and has none (401), as RFC 6750 words it. */
 export function requireAccess(access: Access | null, scope: string | undefined, needsMember: boolean): void {
-  if (needsMember && !access?.viewer) throw unauthorized('This method requires an authenticated user.');
-  if (scope && access && !allows(access.scopes, scope)) {
-    throw forbidden(`This action is outside the authorized scopes (needs ${scope}).`, 'insufficient_scope');
+  if ((needsMember && !access?.viewer) || (scope && !access)) {
+    const message = needsMember ? 'This method requires an authenticated user.' : 'This method requires an access token.';
+    throw new AppError(401, 'unauthorized', message, { 'www-authenticate': 'Bearer' });
   }
-  if (scope && !access) throw unauthorized('This method requires an access token.');
+  if (scope && access && !allows(access.scopes, scope)) {
+    throw new AppError(403, 'insufficient_scope', `This action is outside the authorized scopes (needs ${scope}).`, {
+      'www-authenticate': `Bearer error="insufficient_scope", scope="${scope}"`,
+    });
+  }
 }
+
+/** A bearer token that names nothing: unknown, revoked, or its member no longer active. */
+export const invalidToken = () =>
+  new AppError(401, 'unauthorized', 'The access token is invalid', { 'www-authenticate': 'Bearer error="invalid_token"' });
