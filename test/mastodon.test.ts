@@ -174,6 +174,16 @@ eachDatabase('Mastodon client API', async (t, database) => {
     t.same((await alice.get('/api/v1/timelines/tag/no%20such')).body, []);
   });
 
+  await t.test('what apps ask for as they start', async (t) => {
+    for (const url of ['/api/v1/lists', '/api/v1/filters', '/api/v2/filters', '/api/v1/announcements', '/api/v1/conversations', '/api/v1/follow_requests', '/api/v1/bookmarks']) {
+      t.same((await alice.get(url)).body, [], url);
+      t.equal((await client.get(url)).status, 401, `${url} needs a member`);
+    }
+    t.same((await alice.get('/api/v1/markers?timeline[]=home')).body, {});
+    t.equal((await alice.get('/api/v1/preferences')).body['posting:default:visibility'], 'public');
+    t.same((await client.get('/api/v1/custom_emojis')).body, []);
+  });
+
   await t.test('accounts and search', async (t) => {
     const member = await client.get('/api/v1/accounts/lookup?acct=alice@forum.test');
     t.equal(member.body.id, '10');

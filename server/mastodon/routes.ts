@@ -419,6 +419,37 @@ const mastodonRoutes: FastifyPluginAsync = async (app) => {
     return paged(request, reply, await mastodon.notifications(ctx(request), viewerOf(request), types, capped(query, 80)));
   });
 
+  // ---- features we do not have, which apps ask for as they start: answered as truly empty, not 404 ----
+  const nothingYet: [string, string][] = [
+    ['/api/v1/lists', 'read:lists'],
+    ['/api/v1/filters', 'read:filters'],
+    ['/api/v2/filters', 'read:filters'],
+    ['/api/v1/announcements', 'read'],
+    ['/api/v1/conversations', 'read:statuses'],
+    ['/api/v1/follow_requests', 'read:follows'],
+    ['/api/v1/bookmarks', 'read:bookmarks'],
+  ];
+  for (const [url, oauthScope] of nothingYet) {
+    app.get(url, {
+      config: { oauthScope, needsMember: true },
+      schema: { summary: 'Not a feature here: always empty', tags: ['mastodon'], response: { 200: { type: 'array', maxItems: 0 }, ...errors } },
+    }, async () => []);
+  }
+  app.get('/api/v1/markers', {
+    config: { oauthScope: 'read:statuses', needsMember: true },
+    schema: { summary: 'Reading positions (not kept here)', tags: ['mastodon'], response: { 200: { type: 'object' }, ...errors } },
+  }, async () => ({}));
+  app.get('/api/v1/preferences', {
+    config: { oauthScope: 'read:accounts', needsMember: true },
+    schema: { summary: 'Posting and reading preferences (the defaults)', tags: ['mastodon'], response: { 200: { type: 'object', additionalProperties: true }, ...errors } },
+  }, async () => ({
+    'posting:default:visibility': 'public',
+    'posting:default:sensitive': false,
+    'posting:default:language': null,
+    'reading:expand:media': 'default',
+    'reading:expand:spoilers': false,
+  }));
+
   // ---- search ----
   app.get<{ Querystring: { q: string; type?: string; resolve?: boolean; limit: number } }>('/api/v2/search', {
     schema: {
