@@ -43,6 +43,8 @@ eachDatabase('Mastodon client API', async (t, database) => {
     const row = await database.db.selectFrom('threads').select(['title', 'body_source']).where('id', '=', Number(long.id.slice(14))).executeTakeFirstOrThrow();
     t.equal(row.title, 'a'.repeat(200), 'the title is cut to 200 characters');
     t.equal(row.body_source, 'more');
+    const withRemote = (await alice.post('/api/v1/statuses', { status: 'cc @someone@elsewhere.example: @park-road Found keys\nBy the post box.' })).body;
+    t.match(withRemote.content, /<strong>cc @someone@elsewhere.example: Found keys<\/strong>/, 'a remote person mentioned first does not stop the thread');
     const html = (await alice.post('/api/v1/statuses', { status: '@park-road <script>alert(1)</script> title\n<img src=x onerror=alert(1)>' })).body;
     t.notMatch(html.content, /<script|onerror/, 'content is sanitized');
     t.match(html.content, /&lt;script&gt;/, 'and a title is text');

@@ -281,21 +281,28 @@ export function threadFromText(text: string, handle: string, domain: string): { 
   const mention = new RegExp(`(^|[^\\p{L}\\p{N}_/@])@${handle}(?:@${domain.replace(/[.]/g, '\\.')})?(?![\\p{L}\\p{N}_@-])`, 'iu');
   const stripped = text.replace(mention, '$1').trim();
   const [first = '', ...rest] = stripped.split('\n');
-  const title = Array.from(first.trim()).slice(0, titleLength).join('').trim();
+  // Taking the mention out of the middle of a line leaves a double space; a title has single ones.
+  const title = Array.from(first.replace(/\s+/g, ' ').trim()).slice(0, titleLength).join('').trim();
   const body = rest.join('\n').trim() || stripped;
   return { title, body };
 }
 
 /** Where a status should start a thread: the first local neighbourhood it mentions. */
 async function mentionedNeighbourhood(ctx: Context, text: string) {
+  let mentionsElsewhere = false;
   for (const match of text.matchAll(mentionPattern)) {
     const [, , handle, domain] = match;
     if (domain && domain.toLowerCase() !== ctx.config.domain) {
-      // Seam for federation: posting into a neighbourhood on another server goes out as an activity.
-      throw unprocessable('Posting to a neighbourhood on another server is not possible from apps yet.', 'remote_neighbourhood');
+      // Could be a person or a neighbourhood on another server; only a local neighbourhood takes a thread.
+      mentionsElsewhere = true;
+      continue;
     }
     const neighbourhood = await neighbourhoods.neighbourhoodByHandle(ctx.db, handle!).catch(unlessNotFound);
     if (neighbourhood) return neighbourhood;
+  }
+  if (mentionsElsewhere) {
+    // Seam for federation: posting into a neighbourhood on another server goes out as an activity.
+    throw unprocessable('Mention a neighbourhood on this server to start a thread; posting to one on another server is not possible from apps yet.', 'remote_neighbourhood');
   }
   return undefined;
 }
