@@ -118,6 +118,8 @@ eachDatabase('Mastodon client API', async (t, database) => {
     // A session cookie never authenticates here, even with a JSON body.
     const withCookie = await client.request('POST', '/api/v1/statuses', { status: '@park-road Cookie\npost' }, { cookie });
     t.equal(withCookie.status, 401);
+    t.equal((await client.request('GET', '/api/v1/timelines/home', undefined, { cookie, authorization: 'bearer not-a-token' })).status, 401, 'nor behind a bad token');
+    t.equal((await client.request('GET', '/api/v1/timelines/home', undefined, { authorization: `bearer ${alice.token}` })).status, 200, 'the scheme name is case-insensitive');
     t.same(await snapshot(database.db), before, 'nothing stored changed');
   });
 

@@ -71,8 +71,8 @@ const mastodonRoutes: FastifyPluginAsync = async (app) => {
     const header = request.headers.authorization;
     const bearer = header && /^Bearer\s/i.test(header) ? header.slice(7).trim() : undefined;
     if (bearer) {
-      // The shared hook already found the member for a member token; a session cookie is ignored here.
-      request.access = (await oauth.accessFor(app.db, bearer, request.viewer)) ?? null;
+      // Resolved from the token alone: whatever the shared hook made of a session cookie does not count here.
+      request.access = (await oauth.accessFor(app.db, bearer)) ?? null;
       if (!request.access) throw oauth.invalidToken();
     }
     const { oauthScope, needsMember } = request.routeOptions.config;

@@ -258,11 +258,9 @@ export interface Access {
   scopes: readonly string[] | null;
 }
 
-/**
- * What a bearer token lets its holder do. `viewer` is the member the shared authentication hook already
- * found for this token; when it found none the token may still be an app's own. Undefined: no valid token.
- */
-export async function accessFor(db: Database, token: string, viewer: Viewer | null): Promise<Access | undefined> {
+/** What a bearer token lets its holder do: a member's token, or an app's own. Undefined: no valid token. */
+export async function accessFor(db: Database, token: string): Promise<Access | undefined> {
+  const viewer = await accounts.viewerFromToken(db, token);
   if (viewer) {
     const grant = await q.findGrant(db, viewer.tokenId);
     if (!grant) return { viewer, app: null, scopes: null };
