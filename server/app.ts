@@ -10,7 +10,9 @@ import type { Config } from './config.ts';
 import { type Database, isReachable } from './database.ts';
 import { badRequest, errorSchema, installErrorHandling } from './errors.ts';
 import { containsNul } from './http.ts';
+import mastodonRoutes from './mastodon/routes.ts';
 import neighbourhoodRoutes from './neighbourhoods/routes.ts';
+import oauthRoutes from './oauth/routes.ts';
 import pages from './pages/index.ts';
 import threadRoutes from './threads/routes.ts';
 import networkWeaving from './weaving.ts';
@@ -21,7 +23,7 @@ export interface AppOptions {
   logger: FastifyBaseLogger | false;
 }
 
-export const version = '0.1.0';
+import { version } from './version.ts';
 
 /**
  * Bodies are checked strictly (a number is not a string); query strings and paths arrive as text,
@@ -92,5 +94,7 @@ export async function buildApp({ config, db, logger }: AppOptions): Promise<Fast
   );
   await app.register(networkWeaving);
   await app.register(pages);
+  await app.register(oauthRoutes);
+  await app.register(mastodonRoutes);
   return app;
 }

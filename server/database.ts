@@ -127,6 +127,44 @@ export interface FeedTokensTable {
   revoked_at: Date | null;
 }
 
+export interface OAuthAppsTable {
+  id: Generated<number>;
+  client_id: string;
+  client_secret_hash: string;
+  name: string;
+  website: string | null;
+  /** One redirect URI per line. */
+  redirect_uris: string;
+  /** Space-separated, as OAuth writes them. */
+  scopes: string;
+  created_at: Generated<Date>;
+}
+
+export interface OAuthCodesTable {
+  code_hash: string;
+  app_id: number;
+  member_id: number;
+  redirect_uri: string;
+  scopes: string;
+  code_challenge: string | null;
+  expires_at: Date;
+}
+
+export interface OAuthGrantsTable {
+  access_token_id: number;
+  app_id: number;
+  scopes: string;
+}
+
+export interface OAuthAppTokensTable {
+  id: Generated<number>;
+  token_hash: string;
+  app_id: number;
+  scopes: string;
+  created_at: Generated<Date>;
+  revoked_at: Date | null;
+}
+
 export interface Tables {
   members: MembersTable;
   access_tokens: AccessTokensTable;
@@ -139,6 +177,10 @@ export interface Tables {
   neighbourhood_sets: NeighbourhoodSetsTable;
   neighbourhood_set_entries: NeighbourhoodSetEntriesTable;
   feed_tokens: FeedTokensTable;
+  oauth_apps: OAuthAppsTable;
+  oauth_codes: OAuthCodesTable;
+  oauth_grants: OAuthGrantsTable;
+  oauth_app_tokens: OAuthAppTokensTable;
 }
 
 export type Database = Kysely<Tables>;

@@ -37,35 +37,43 @@ export const errorSchema = {
   properties: { error: { type: 'string' }, message: { type: 'string' } },
 } as const;
 
-export function installErrorHandling(app: FastifyInstance): void {
+/** The status, code and message any thrown error is reported with; shared by every error shape we speak. */
+export function describeError(error: FastifyError | AppError): { status: number; code: string; message: string } {
+  if (error instanceof AppError) return { status: error.status, code: error.code, message: error.message };
+  if ('validation' in error && error.validation) return { status: 400, code: 'invalid_request', message: error.message };
+  if (error.code && fastifyClientErrors[error.code]) {
+    const [status, code] = fastifyClientErrors[error.code]!;
+    return { status, code, message: error.message };
+  }
+  if (error.statusCode === 429) return { status: 429, code: 'rate_limited', message: error.message };
+  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+    return { status: error.statusCode, code: 'invalid_request', message: error.message };
+  }
+  return { status: 500, code: 'internal_error', message: 'Something went wrong on our side; it has been logged.' };
+}
+
+export type ErrorDescription = ReturnType<typeof describeError>;
+
+/**
+ * Answers every error thrown in `app` (and the plugins under it) with `shape`'s status and body; protocols
+ * with their own error shape (OAuth, the Mastodon API) install this in their own scope.
+ */
+export function handleErrors(
+  app: FastifyInstance,
+  shape: (error: ErrorDescription) => { status: number; body: object } = (e) => ({ status: e.status, body: { error: e.code, message: e.message } }),
+): void {
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
-    let status: number;
-    let code: string;
-    let message = error.message;
-    if (error instanceof AppError) {
-      status = error.status;
-      code = error.code;
-      reply.headers(error.headers);
-    } else if ('validation' in error && error.validation) {
-      status = 400;
-      code = 'invalid_request';
-    } else if (error.code && fastifyClientErrors[error.code]) {
-      [status, code] = fastifyClientErrors[error.code]!;
-    } else if (error.statusCode === 429) {
-      status = 429;
-      code = 'rate_limited';
-    } else if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
-      status = error.statusCode;
-      code = 'invalid_request';
-    } else {
-      status = 500;
-      code = 'internal_error';
-      message = 'Something went wrong on our side; it has been logged.';
-    }
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
-    else request.log.info({ status, code, reason: error.message }, 'request refused');
-    return reply.status(status).type('application/json').send({ error: code, message });
+    const described = describeError(error);
+    if (error instanceof AppError) reply.headers(error.headers);
+    if (described.status >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.info({ status: described.status, code: described.code, reason: error.message }, 'request refused');
+    const { status, body } = shape(described);
+    return reply.status(status).type('application/json').send(body);
   });
+}
+
+export function installErrorHandling(app: FastifyInstance): void {
+  handleErrors(app);
   app.setNotFoundHandler((request, reply) => {
     request.log.info({ url: request.url }, 'no such route');
     return reply.status(404).send({ error: 'not_found', message: `No route for ${request.method} ${request.url}.` });

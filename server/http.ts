@@ -1,13 +1,14 @@
 // What every feature's routes share: the instance's dependencies on the Fastify instance and the signed-in viewer.
 import type { Config } from './config.ts';
 import type { Database } from './database.ts';
-import type { Viewer } from './accounts/domain.ts';
+import type { SignInLimits, Viewer } from './accounts/domain.ts';
 import { badRequest, unauthorized } from './errors.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
     db: Database;
     config: Config;
+    signInLimits: SignInLimits;
   }
   interface FastifyRequest {
     viewer: Viewer | null;

@@ -41,3 +41,8 @@ export function renderMarkdown(source: string): string {
 export function plainText(html: string): string {
   return sanitize(html, { allowedTags: [], allowedAttributes: {} }).trim();
 }
+
+const entities: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** Plain text made safe to put in HTML, in element content and in quoted attribute values alike. */
+export const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => entities[c]!);

@@ -139,7 +139,10 @@ export async function startApp(t: Test, database: TestDatabase, overrides: Recor
 
 /** A whole table's rows, for checking that a refused request changed nothing. */
 export async function snapshot(db: Database): Promise<unknown> {
-  const tables = ['members', 'access_tokens', 'neighbourhoods', 'memberships', 'threads', 'replies', 'likes'] as const;
+  const tables = [
+    'members', 'access_tokens', 'neighbourhoods', 'memberships', 'threads', 'replies', 'likes',
+    'oauth_apps', 'oauth_codes', 'oauth_grants', 'oauth_app_tokens',
+  ] as const;
   const result: Record<string, string[]> = {};
   for (const table of tables) result[table] = (await db.selectFrom(table).selectAll().execute()).map((row) => JSON.stringify(row)).sort();
   return result;

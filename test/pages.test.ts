@@ -98,7 +98,7 @@ eachDatabase('web pages', async (t, database) => {
     t.match(css.headers['content-type'], /text\/css/);
     t.equal((await visitor.get('/static/other.js')).statusCode, 400);
     const api = await app.inject({ url: '/api/openapi.json' });
-    t.notOk(Object.keys(api.json().paths).some((path) => !/^\/(api|feeds)\//.test(path)), 'pages stay out of the API description');
+    t.notOk(Object.keys(api.json().paths).some((path) => !/^\/(api|feeds|oauth|\.well-known)\//.test(path)), 'pages stay out of the API description');
   });
 
   const alice = new Visitor(app, { 'accept-language': 'en-GB,en;q=0.8' });

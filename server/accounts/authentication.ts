@@ -1,11 +1,13 @@
 // Works out who is asking: a bearer token (API clients) or the session cookie (web pages).
 import fp from 'fastify-plugin';
-import { viewerFromToken } from './domain.ts';
+import { SignInLimits, viewerFromToken } from './domain.ts';
 
 export const sessionCookie = 'sm_session';
 
 export default fp(async function authentication(app) {
   app.decorateRequest('viewer', null);
+  // One set of counters for every way to sign in (API, pages, OAuth), so a guesser gains nothing by switching.
+  app.decorate('signInLimits', new SignInLimits());
   app.addHook('onRequest', async (request) => {
     const header = request.headers.authorization;
     let token: string | undefined;

@@ -55,12 +55,20 @@ export async function register(
   return member;
 }
 
+/** Tokens, codes and secrets are stored only as their SHA-256, so a leaked table grants nothing. */
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
+export const newSecret = () => randomBytes(32).toString('base64url');
+
 export async function issueToken(db: Database, memberId: number, kind: 'api' | 'session'): Promise<string> {
-  const token = randomBytes(32).toString('base64url');
-  await q.insertToken(db, memberId, hashToken(token), kind);
-  return token;
+  return (await issueTokenWithId(db, memberId, kind)).token;
+}
+
+/** Also gives the token's row id, for features that attach something to the token (OAuth scopes). */
+export async function issueTokenWithId(db: Database, memberId: number, kind: 'api' | 'session') {
+  const token = newSecret();
+  const { id } = await q.insertToken(db, memberId, hashToken(token), kind);
+  return { token, id };
 }
 
 /** Failed sign-ins per address and per account name: either limit alone slows a guesser down. */

@@ -46,7 +46,11 @@ export function listMembers(db: Database) {
 }
 
 export function insertToken(db: Database, memberId: number, tokenHash: string, kind: 'api' | 'session') {
-  return db.insertInto('access_tokens').values({ member_id: memberId, token_hash: tokenHash, kind, revoked_at: null }).execute();
+  return db
+    .insertInto('access_tokens')
+    .values({ member_id: memberId, token_hash: tokenHash, kind, revoked_at: null })
+    .returning('id')
+    .executeTakeFirstOrThrow();
 }
 
 export function findViewerByTokenHash(db: Database, tokenHash: string) {

@@ -47,9 +47,8 @@ interface Credentials {
 const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema, 429: errorSchema };
 
 const accountRoutes: FastifyPluginAsync = async (app) => {
-  const signInLimits = new accounts.SignInLimits();
   const checkCredentials = (request: FastifyRequest<{ Body: Credentials }>) =>
-    accounts.checkCredentials(app.db, signInLimits, { ...request.body, address: request.ip });
+    accounts.checkCredentials(app.db, app.signInLimits, { ...request.body, address: request.ip });
 
   app.post<{ Body: Credentials }>('/accounts', {
     schema: {

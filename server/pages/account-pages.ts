@@ -17,7 +17,6 @@ interface Credentials {
 const credentials = formBody({ username: text(64), password: text(1024), next: text(2000) }, ['username', 'password']);
 
 const accountPages: FastifyPluginAsync = async (app) => {
-  const signInLimits = new accounts.SignInLimits();
 
   app.get<{ Querystring: { next?: string } }>('/login', {
     schema: { querystring: { type: 'object', properties: { next: text(2000) } } },
@@ -26,7 +25,7 @@ const accountPages: FastifyPluginAsync = async (app) => {
   app.post<{ Body: Credentials }>('/login', { schema: { body: credentials } }, async (request, reply) => {
     const { username, password } = request.body;
     const next = localPath(request.body.next);
-    const signedIn = await attempt(() => accounts.checkCredentials(app.db, signInLimits, { username, password, address: request.ip }));
+    const signedIn = await attempt(() => accounts.checkCredentials(app.db, app.signInLimits, { username, password, address: request.ip }));
     if (signedIn.error) {
       reply.headers(signedIn.error.headers);
       return send(reply, loginPage(context(request, reply), next, username, signedIn.error.message, signedIn.error.status));
