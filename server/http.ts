@@ -57,3 +57,10 @@ export function containsNul(value: unknown, depth = 0): boolean {
   for (const [key, item] of Object.entries(value)) if (key.includes('\u0000') || containsNul(item, depth + 1)) return true;
   return false;
 }
+
+/** Query parameters that place a listing around a point, shared by every list that can sort by distance. */
+export const pointQuerySchema = {
+  latitude: { type: 'number', minimum: -90, maximum: 90 },
+  longitude: { type: 'number', minimum: -180, maximum: 180 },
+  withinMetres: { type: 'number', exclusiveMinimum: 0, maximum: 20_100_000 },
+} as const;

@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { errorSchema } from '../errors.ts';
 import * as follows from '../follows/domain.ts';
 import type { FollowRoutesOptions } from '../follows/routes.ts';
-import { dateTime, decodeCursor, encodeCursor, nullable, pageQuerySchema } from '../http.ts';
+import { dateTime, decodeCursor, encodeCursor, nullable, pageQuerySchema, pointQuerySchema } from '../http.ts';
 import * as directory from './domain.ts';
 
 const entrySchema = {
@@ -62,10 +62,8 @@ const directoryRoutes: FastifyPluginAsync<FollowRoutesOptions> = async (app, opt
         additionalProperties: false,
         properties: {
           q: { type: 'string', maxLength: 100 },
-          latitude: { type: 'number', minimum: -90, maximum: 90 },
-          longitude: { type: 'number', minimum: -180, maximum: 180 },
+          ...pointQuerySchema,
           place: { type: 'string', minLength: 1, maxLength: 200 },
-          withinMetres: { type: 'number', exclusiveMinimum: 0, maximum: 20_100_000 },
           ...pageQuerySchema,
         },
         dependencies: {

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { ThreadKind } from '../database.ts';
 import { errorSchema } from '../errors.ts';
-import { dateTime, decodeCursor, encodeCursor, nullable, pageQuerySchema, requireViewer } from '../http.ts';
+import { dateTime, decodeCursor, encodeCursor, nullable, pageQuerySchema, pointQuerySchema, requireViewer } from '../http.ts';
 import { plainText } from '../markdown.ts';
 import { presentReply, presentThread } from '../threads/routes.ts';
 import { threadKinds } from '../threads/domain.ts';
@@ -24,9 +24,7 @@ const feedResponse = { type: 'object', properties: { items: { type: 'array', ite
 
 const kindQuery = { kind: { type: 'string', enum: threadKinds } } as const;
 const localityQuery = {
-  latitude: { type: 'number', minimum: -90, maximum: 90 },
-  longitude: { type: 'number', minimum: -180, maximum: 180 },
-  withinMetres: { type: 'number', exclusiveMinimum: 0, maximum: 20_100_000 },
+  ...pointQuerySchema,
   place: { type: 'string', minLength: 1, maxLength: 200 },
 } as const;
 const localityDependencies = { latitude: ['longitude', 'withinMetres'], longitude: ['latitude'], withinMetres: ['latitude'] } as const;

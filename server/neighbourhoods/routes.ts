@@ -2,7 +2,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Viewer } from '../accounts/domain.ts';
 import { errorSchema } from '../errors.ts';
-import { dateTime, decodeCursor, encodeCursor, nullable, pageQuerySchema, requireViewer } from '../http.ts';
+import { dateTime, decodeCursor, encodeCursor, nullable, pageQuerySchema, pointQuerySchema, requireViewer } from '../http.ts';
 import { renderMarkdown } from '../markdown.ts';
 import * as neighbourhoods from './domain.ts';
 
@@ -147,9 +147,7 @@ const neighbourhoodRoutes: FastifyPluginAsync = async (app) => {
           additionalProperties: false,
           properties: {
             q: { type: 'string', maxLength: 100 },
-            latitude: { type: 'number', minimum: -90, maximum: 90 },
-            longitude: { type: 'number', minimum: -180, maximum: 180 },
-            withinMetres: { type: 'number', exclusiveMinimum: 0, maximum: 20_100_000 },
+            ...pointQuerySchema,
             ...pageQuerySchema,
           },
           dependencies: { latitude: ['longitude'], longitude: ['latitude'], withinMetres: ['latitude'] },
