@@ -11,6 +11,8 @@ import { type Database, isReachable } from './database.ts';
 import { errorSchema, installErrorHandling } from './errors.ts';
 import neighbourhoodRoutes from './neighbourhoods/routes.ts';
 import threadRoutes from './threads/routes.ts';
+import followRoutes from './follows/routes.ts';
+import federation from '../federation/index.ts';
 
 export interface AppOptions {
   config: Config;
@@ -62,6 +64,7 @@ export async function buildApp({ config, db, logger }: AppOptions): Promise<Fast
     },
   });
   await app.register(authentication);
+  await app.register(federation);
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', {
@@ -77,6 +80,7 @@ export async function buildApp({ config, db, logger }: AppOptions): Promise<Fast
       await api.register(accountRoutes);
       await api.register(neighbourhoodRoutes);
       await api.register(threadRoutes);
+      await api.register(followRoutes);
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     },
     { prefix: '/api' },

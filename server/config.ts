@@ -23,6 +23,16 @@ export interface Config {
   bodyLimit: number;
   /** Lets federation fetch loopback and private addresses; only for tests and closed networks. */
   allowPrivateAddresses: boolean;
+  /** Longest wait for any fetch from another server, in milliseconds. */
+  fetchTimeoutMs: number;
+  /** Largest document accepted from another server, in bytes. */
+  fetchMaxBytes: number;
+  /** How far a signed request's Date (or `created`) may be from our clock, in seconds. */
+  signatureWindowSeconds: number;
+  /** How long a worker holds a delivery job before another worker may take it over, in seconds. */
+  queueLeaseSeconds: number;
+  /** How often an idle queue worker looks for due jobs, in milliseconds. */
+  queuePollMs: number;
 }
 
 export class ConfigError extends Error {
@@ -46,6 +56,11 @@ const settings = {
   registration: 'REGISTRATION',
   bodyLimit: 'BODY_LIMIT',
   allowPrivateAddresses: 'ALLOW_PRIVATE_ADDRESSES',
+  fetchTimeoutMs: 'FETCH_TIMEOUT_MS',
+  fetchMaxBytes: 'FETCH_MAX_BYTES',
+  signatureWindowSeconds: 'SIGNATURE_WINDOW_SECONDS',
+  queueLeaseSeconds: 'QUEUE_LEASE_SECONDS',
+  queuePollMs: 'QUEUE_POLL_MS',
 } as const satisfies Record<keyof Config, string>;
 
 type RawSettings = Partial<Record<keyof Config, string>>;
@@ -143,5 +158,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     registration: oneOf(settings.registration, raw.registration ?? 'open', registrationModes),
     bodyLimit: integer(settings.bodyLimit, raw.bodyLimit ?? String(256 * 1024), 1024, 64 * 1024 * 1024),
     allowPrivateAddresses: boolean(settings.allowPrivateAddresses, raw.allowPrivateAddresses ?? 'false'),
+    fetchTimeoutMs: integer(settings.fetchTimeoutMs, raw.fetchTimeoutMs ?? '10000', 100, 120_000),
+    fetchMaxBytes: integer(settings.fetchMaxBytes, raw.fetchMaxBytes ?? String(1024 * 1024), 1024, 64 * 1024 * 1024),
+    signatureWindowSeconds: integer(settings.signatureWindowSeconds, raw.signatureWindowSeconds ?? '3600', 1, 86_400),
+    queueLeaseSeconds: integer(settings.queueLeaseSeconds, raw.queueLeaseSeconds ?? '300', 1, 86_400),
+    queuePollMs: integer(settings.queuePollMs, raw.queuePollMs ?? '1000', 10, 60_000),
   };
 }
