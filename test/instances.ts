@@ -1,0 +1,80 @@
+// Real Square Mile instances on loopback for federation tests: each on its own port (so its own domain)
+// with its own database, talking to the others over real HTTP with real signatures.
+import { createServer } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../server/app.ts';
+import type { Config } from '../server/config.ts';
+import { migrate, openDatabase } from '../server/database.ts';
+import { Client, freshPostgresDatabase, type TestDatabase, testConfig } from './helpers.ts';
+
+type Test = import('tap').Test;
+
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Another empty, migrated database on the same backend as `like`. */
+export async function anotherDatabase(t: Test, like: TestDatabase): Promise<TestDatabase> {
+  if (like.backend === 'pglite') {
+    const db = await openDatabase({ databaseUrl: null, dataDir: 'memory://' });
+    t.teardown(() => db.destroy());
+    await migrate(db);
+    return { backend: 'pglite', db, url: null };
+  }
+  const { url, drop } = await freshPostgresDatabase();
+  const db = await openDatabase({ databaseUrl: url, dataDir: 'memory://' });
+  t.teardown(async () => {
+    await db.destroy();
+    await drop();
+  });
+  await migrate(db);
+  return { backend: 'postgresql', db, url };
+}
+
+export interface Instance {
+  app: FastifyInstance;
+  config: Config;
+  url: string;
+  client: Client;
+  database: TestDatabase;
+  /** Closes the instance, as if its server went down; `restart` brings it back on the same port. */
+  stop(): Promise<void>;
+  restart(): Promise<Instance>;
+}
+
+export const federationSettings = { ALLOW_PRIVATE_ADDRESSES: 'true', QUEUE_POLL_MS: '50' };
+
+export async function startInstance(t: Test, database: TestDatabase, overrides: Record<string, string> = {}, port?: number): Promise<Instance> {
+  port ??= await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const config = testConfig({ PUBLIC_URL: url, ...federationSettings, ...overrides });
+  const app = await buildApp({ config, db: database.db, logger: false });
+  await app.listen({ host: '127.0.0.1', port });
+  let closed = false;
+  const stop = async () => {
+    if (closed) return;
+    closed = true;
+    await app.close();
+  };
+  t.teardown(stop);
+  return { app, config, url, client: new Client(app), database, stop, restart: () => startInstance(t, database, overrides, port) };
+}
+
+/** GETs an AS2 document from an instance over HTTP. */
+export async function getJson(url: string, accept = 'application/activity+json'): Promise<any> {
+  const response = await fetch(url, { headers: { accept } });
+  if (!response.ok) throw new Error(`GET ${url}: ${response.status}`);
+  return response.json();
+}
+
+/** The ids of the first page of an AS2 collection. */
+export async function collectionIds(url: string): Promise<string[]> {
+  const collection = await getJson(url);
+  const first = typeof collection.first === 'string' ? await getJson(collection.first) : (collection.first ?? collection);
+  const items: unknown[] = first.orderedItems ?? first.items ?? [];
+  return items.map((item) => (typeof item === 'string' ? item : (item as { id: string }).id));
+}
