@@ -75,6 +75,8 @@ export async function getJson(url: string, accept = 'application/activity+json')
 export async function collectionIds(url: string): Promise<string[]> {
   const collection = await getJson(url);
   const first = typeof collection.first === 'string' ? await getJson(collection.first) : (collection.first ?? collection);
-  const items: unknown[] = first.orderedItems ?? first.items ?? [];
+  const listed = first.orderedItems ?? first.items ?? [];
+  // JSON-LD compaction writes a one-item list as the item itself.
+  const items: unknown[] = Array.isArray(listed) ? listed : [listed];
   return items.map((item) => (typeof item === 'string' ? item : (item as { id: string }).id));
 }
