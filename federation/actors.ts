@@ -127,12 +127,16 @@ export function registerActors(federation: Federation<FederationData> | Federati
     })
     .setCounter(async (ctx, values) => ((await localActor(ctx.data.db, values.owner)) ? 0 : null));
 
-  federation.setCollectionDispatcher('moderators', Person, '/neighbourhoods/{handle}/moderators', async (ctx, values) => {
-    const actor = await localActor(ctx.data.db, `neighbourhoods/${values.handle}`);
-    if (actor?.kind !== 'neighbourhood') return null;
-    const moderators = await moderatorsOf(ctx.data.db, actor.neighbourhood.id);
-    return { items: moderators.map((m) => new Person({ id: ctx.getActorUri(memberIdentifier(m.username)) })) };
-  });
+  const moderators = async (db: Database, handle: string) => {
+    const actor = await localActor(db, `neighbourhoods/${handle}`);
+    return actor?.kind === 'neighbourhood' ? moderatorsOf(db, actor.neighbourhood.id) : null;
+  };
+  federation
+    .setCollectionDispatcher('moderators', Person, '/neighbourhoods/{handle}/moderators', async (ctx, values) => {
+      const list = await moderators(ctx.data.db, values.handle);
+      return list && { items: list.map((m) => new Person({ id: ctx.getActorUri(memberIdentifier(m.username)) })) };
+    })
+    .setCounter(async (ctx, values) => (await moderators(ctx.data.db, values.handle))?.length ?? null);
 
   federation.setNodeInfoDispatcher('/nodeinfo/2.1', async (ctx) => {
     const counts = await usage(ctx.data.db);

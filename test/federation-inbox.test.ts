@@ -14,7 +14,11 @@ eachDatabase('signed inboxes', async (t, database) => {
   const inbox = `${group}/inbox`;
   const remote = await RemoteServer.start(t);
   const elsewhere = await RemoteServer.start(t, '127.0.0.2').catch(() => RemoteServer.start(t));
-  const [alice, bob, carol, dave, mallory] = await Promise.all(['alice', 'bob', 'carol', 'dave', 'mallory'].map((name) => (name === 'mallory' ? elsewhere : remote).actor(name)));
+  const alice = await remote.actor('alice');
+  const bob = await remote.actor('bob');
+  const carol = await remote.actor('carol');
+  const dave = await remote.actor('dave');
+  const mallory = await elsewhere.actor('mallory');
   const follow = (actor: { id: string }, object = group, id = remote.activityId()) => ({ '@context': AS, id, type: 'Follow', actor: actor.id, object });
   const followers = () => collectionIds(`${group}/followers`);
   const acceptsFor = (id: string) => [...remote.inboxPosts('Accept'), ...elsewhere.inboxPosts('Accept')].filter((post) => post.body.object?.id === id);

@@ -141,11 +141,11 @@ export async function postSignedRfc9421(url: string, activity: unknown, actor: R
 }
 
 /** Polls `check` until it returns a truthy value, for at most `ms`. */
-export async function eventually<T>(check: () => Promise<T> | T, ms = 10_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(check: () => Promise<T> | T, ms = 10_000, what = 'condition'): Promise<Exclude<T, 0 | '' | false | null | undefined>> {
   const until = Date.now() + ms;
   for (;;) {
     const value = await check();
-    if (value) return value;
+    if (value) return value as Exclude<T, 0 | '' | false | null | undefined>;
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
