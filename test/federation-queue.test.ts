@@ -77,6 +77,16 @@ eachDatabase('federation storage', async (t, database) => {
     t.ok(at.later! >= 350, `the delayed job ran after its delay (${at.later} ms)`);
   });
 
+  await t.test('a job whose handler hangs past its lease is let go and runs again', async (t) => {
+    const queue = new DatabaseJobQueue(db, { leaseMs: 200, pollMs: 20, workers: 1 });
+    await queue.enqueue({ job: 'stuck once' });
+    let calls = 0;
+    const stop = listenUntil(queue, () => (++calls === 1 ? new Promise<void>(() => {}) : undefined));
+    await eventually(() => calls >= 2, 5000, 'the second run');
+    await stop();
+    t.same(await queue.getDepth(), { queued: 0, ready: 0, delayed: 0 }, 'done after the second run');
+  });
+
   await t.test('jobs sharing an ordering key run one after another', async (t) => {
     const queue = new DatabaseJobQueue(db, { leaseMs: 60_000, pollMs: 20, workers: 4 });
     for (let i = 0; i < 5; i++) await queue.enqueue({ i }, { orderingKey: 'same-inbox' });

@@ -45,6 +45,31 @@ export interface JobQueueOptions {
   workers: number;
 }
 
+const shutdownGraceMs = 5000;
+
+/** Runs the handler; 'done' when it settles (Fedify schedules its own retries on failure), 'abandoned' otherwise. */
+function settleWithin(handler: (message: any) => Promise<void> | void, message: unknown, ms: number, signal: AbortSignal | undefined) {
+  return new Promise<'done' | 'abandoned'>((resolve) => {
+    const abandon = () => resolve('abandoned');
+    let timer = setTimeout(abandon, ms);
+    // Stopping gives a job in hand a few seconds to finish, so a clean shutdown rarely repeats a delivery.
+    const onAbort = () => {
+      clearTimeout(timer);
+      timer = setTimeout(abandon, Math.min(ms, shutdownGraceMs));
+    };
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+    Promise.resolve()
+      .then(() => handler(message))
+      .catch(() => {})
+      .then(() => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        resolve('done');
+      });
+  });
+}
+
 export class DatabaseJobQueue implements MessageQueue {
   // Fedify re-enqueues failed deliveries itself, with its backoff policy.
   readonly nativeRetrial = false;
@@ -90,11 +115,9 @@ export class DatabaseJobQueue implements MessageQueue {
         await this.#idle(signal);
         continue;
       }
-      try {
-        await handler(job.message);
-      } catch {
-        // Fedify has already scheduled any retry as a new job; this one is finished either way.
-      }
+      // A handler that outlives its lease (a delivery to a server that never answers), or is still running
+      // when we stop, is let go: the job stays and its lease brings it back to a worker.
+      if ((await settleWithin(handler, job.message, this.#options.leaseMs, signal)) === 'abandoned') continue;
       try {
         await q.deleteJob(this.#db, job.id);
       } catch {
