@@ -1,6 +1,6 @@
 // What we do with activities that arrive in our inboxes. Each entry of `inboxHandlers` names an activity
 // type and its handler; later features add theirs here (and Undo of their own types to `undoHandlers`).
-import type { InboxContext } from '@fedify/fedify';
+import type { Context, InboxContext } from '@fedify/fedify';
 import { Accept, type Activity, Follow, type Object as APObject, Reject, Undo } from '@fedify/vocab';
 import { answerOutboundFollow, endInboundFollow, receiveFollow } from '../server/follows/domain.ts';
 import { type FederationData, localActor } from './actors.ts';
@@ -33,7 +33,8 @@ async function onFollow(ctx: InboxContext<FederationData>, follow: Follow) {
   await sendAccept(ctx, target.identifier, follow, recipientOf(remote));
 }
 
-export async function sendAccept(ctx: InboxContext<FederationData> | Parameters<typeof sendActivity>[0], identifier: string, follow: Follow, to: ReturnType<typeof recipientOf>, accepted = true) {
+/** Answers a Follow of our actor `identifier` with Accept, or with Reject when `accepted` is false. */
+export async function sendAccept(ctx: Context<FederationData>, identifier: string, follow: Follow, to: ReturnType<typeof recipientOf>, accepted = true) {
   const actor = ctx.getActorUri(identifier);
   const Answer = accepted ? Accept : Reject;
   await sendActivity(ctx, identifier, to, new Answer({ id: newActivityId(ctx), actor, object: follow, to: to.id }));
