@@ -1,6 +1,7 @@
 // Our actors as Fedify serves them: members, neighbourhoods and the instance actor, their keys,
 // collections (followers, following, outbox, moderators), WebFinger handles and NodeInfo.
 import type { Federation, FederationBuilder } from '@fedify/fedify';
+import type { FastifyBaseLogger } from 'fastify';
 import { Activity, Application, Endpoints, Person, type Recipient } from '@fedify/vocab';
 import { memberByUsername } from '../server/accounts/domain.ts';
 import type { Config } from '../server/config.ts';
@@ -22,6 +23,7 @@ import {
 export interface FederationData {
   db: Database;
   config: Config;
+  log: FastifyBaseLogger;
 }
 
 export type LocalActor =

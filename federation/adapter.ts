@@ -7,7 +7,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { checkSignatureCoverage } from './verification.ts';
 
 const wantsActivityStreams = (accept: string | undefined) => !!accept && /application\/(activity\+json|ld\+json)/i.test(accept);
-const isInboxPost = (method: string, path: string) => method === 'POST' && (path === '/inbox' || path.endsWith('/inbox'));
+// Our inboxes: the shared one and one per actor (members, neighbourhoods, the instance).
+const isInboxPost = (method: string, path: string) =>
+  method === 'POST' && (path === '/inbox' || /^\/(members\/[^/]+|neighbourhoods\/[^/]+|actor)\/inbox$/.test(path));
 
 /** Only these reach Fedify; the API, assets and pages never do. */
 function concernsFederation(request: FastifyRequest, path: string): boolean {

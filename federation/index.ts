@@ -2,7 +2,7 @@
 // front of the Fastify routes, with its queue workers started and stopped with the app.
 import { createExponentialBackoffPolicy, createFederation, type Federation } from '@fedify/fedify';
 import type { UnverifiedActivityReason } from '@fedify/fedify';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../server/config.ts';
 import type { Database } from '../server/database.ts';
@@ -13,12 +13,12 @@ import { type FederationData, registerActors } from './actors.ts';
 import { fetchLimits } from './delivery.ts';
 import { contextLoader, documentLoader } from './fetching.ts';
 import { inboxHandlers } from './inbox.ts';
+import { FederationService } from './service.ts';
 import { instanceIdentifier } from './vocabulary.ts';
-import { FollowService } from './follows.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    federation: FollowService;
+    federation: FederationService;
   }
 }
 
@@ -31,10 +31,16 @@ function describe(reason: UnverifiedActivityReason): string {
 /** Delivery gives up on every client error except 429 (too many requests), which is retried later. */
 const permanentFailures = Array.from({ length: 100 }, (_, i) => 400 + i).filter((status) => status !== 429);
 
-export function createInstanceFederation(db: Database, config: Config): { federation: Federation<FederationData>; queue: DatabaseJobQueue; kv: DatabaseKvStore } {
+export function createInstanceFederation(db: Database, config: Config, log: FastifyBaseLogger): { federation: Federation<FederationData>; queue: DatabaseJobQueue; kv: DatabaseKvStore } {
   const kv = new DatabaseKvStore(db);
-  const queue = new DatabaseJobQueue(db, { leaseMs: config.queueLeaseSeconds * 1000, pollMs: config.queuePollMs, workers: 4 });
-  const limits = fetchLimits({ db, config });
+  const queue = new DatabaseJobQueue(db, {
+    leaseMs: config.queueLeaseSeconds * 1000,
+    pollMs: config.queuePollMs,
+    workers: 4,
+    // Node's fetch gives up on a silent server after five minutes; past that the job is let go.
+    longestJobMs: 6 * 60_000,
+  });
+  const limits = fetchLimits({ db, config, log });
   const federation = createFederation<FederationData>({
     kv,
     queue,
@@ -49,11 +55,15 @@ export function createInstanceFederation(db: Database, config: Config): { federa
     outboxRetryPolicy: createExponentialBackoffPolicy({ initialDelay: { seconds: 1 }, maxDelay: { hours: 12 }, maxAttempts: 12 }),
     inboxRetryPolicy: createExponentialBackoffPolicy({ maxAttempts: 5 }),
     // After 5 failures within 10 minutes a server is unreachable: its deliveries wait, one probe per half hour.
+    onOutboxError: (error, activity) => log.warn({ err: error, activity: activity?.id?.href }, 'delivery failed'),
     circuitBreaker: {
       failureThreshold: 5,
       failureWindow: { minutes: 10 },
       recoveryDelay: { minutes: 30 },
-      onStateChange: (host, _previous, state) => recordServerState(db, host, state),
+      onStateChange: (host, _previous, state) => {
+        log.info({ host, state }, 'remote server reachability changed');
+        return recordServerState(db, host, state);
+      },
     },
   });
   registerActors(federation);
@@ -61,6 +71,7 @@ export function createInstanceFederation(db: Database, config: Config): { federa
     .setInboxListeners('/{+identifier}/inbox', '/inbox')
     .setSharedKeyDispatcher(() => ({ identifier: instanceIdentifier }))
     .withIdempotency('global')
+    .onError((ctx, error) => ctx.data.log.warn({ err: error }, 'an incoming activity could not be handled'))
     .onUnverifiedActivity((_ctx, _activity, reason) =>
       Response.json({ error: 'invalid_signature', message: describe(reason) }, { status: 401 }),
     );
@@ -70,9 +81,9 @@ export function createInstanceFederation(db: Database, config: Config): { federa
 
 export default fp(async function federationPlugin(app: FastifyInstance) {
   const { db, config } = app;
-  const { federation, kv } = createInstanceFederation(db, config);
-  const contextData = (): FederationData => ({ db, config });
-  app.decorate('federation', new FollowService(federation, contextData));
+  const { federation, kv } = createInstanceFederation(db, config, app.log);
+  const contextData = (): FederationData => ({ db, config, log: app.log });
+  app.decorate('federation', new FederationService(federation, contextData));
 
   app.addHook('onRequest', federationHook(federation, { origin: config.publicUrl, bodyLimit: config.bodyLimit, contextData }));
 

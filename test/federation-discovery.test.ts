@@ -78,6 +78,8 @@ eachDatabase('discovery', async (t, database) => {
   });
 
   await t.test('WebFinger finds members and neighbourhoods, with self and profile-page links', async (t) => {
+    const instance = json(await get('/.well-known/webfinger?resource=acct:forum.test@forum.test'));
+    t.equal(instance.links[0].href, 'http://forum.test/actor', 'the instance actor by its host name');
     for (const name of ['robin', 'park-road', 'ROBIN']) {
       const response = await get(`/.well-known/webfinger?resource=acct:${name}@forum.test`);
       t.equal(response.status, 200, name);

@@ -32,6 +32,7 @@ eachDatabase('signed inboxes', async (t, database) => {
     t.equal(accept!.body.actor, group);
     t.match(accept!.headers['signature-input'], /keyid="[^"]+\/neighbourhoods\/park-road#main-key"/, 'the Accept is signed (RFC 9421) by the neighbourhood');
     t.equal(accept!.path, '/inbox', 'delivered to the shared inbox');
+    t.match(accept!.body.proof, { type: 'DataIntegrityProof', cryptosuite: 'eddsa-jcs-2022', verificationMethod: /park-road#multikey-2$/ }, 'with an integrity proof by its Ed25519 key');
 
     const replay = await postSigned(inbox, activity, alice);
     t.equal(replay.status, 202, 'a replay is acknowledged');

@@ -45,7 +45,7 @@ eachDatabase('federation storage', async (t, database) => {
     // On PostgreSQL the second queue has its own pool, as another process would.
     const otherDb = database.url ? await openDatabase({ databaseUrl: database.url, dataDir: 'memory://' }) : db;
     t.teardown(() => (otherDb === db ? undefined : otherDb.destroy()));
-    const options = { leaseMs: 60_000, pollMs: 20, workers: 3 };
+    const options = { leaseMs: 60_000, pollMs: 20, workers: 3, longestJobMs: 60_000 };
     const first = new DatabaseJobQueue(db, options);
     const second = new DatabaseJobQueue(otherDb, options);
     await first.enqueueMany(Array.from({ length: 30 }, (_, i) => ({ n: i })));
@@ -62,7 +62,7 @@ eachDatabase('federation storage', async (t, database) => {
   });
 
   await t.test('a delayed job waits, and a dead worker\u2019s job returns when its lease ends', async (t) => {
-    const queue = new DatabaseJobQueue(db, { leaseMs: 300, pollMs: 20, workers: 1 });
+    const queue = new DatabaseJobQueue(db, { leaseMs: 300, pollMs: 20, workers: 1, longestJobMs: 60_000 });
     await queue.enqueue({ job: 'abandoned' });
     const claimed = await claimJob(db, 300);
     t.same(claimed?.message, { job: 'abandoned' }, 'a worker takes it, then dies');
@@ -77,8 +77,19 @@ eachDatabase('federation storage', async (t, database) => {
     t.ok(at.later! >= 350, `the delayed job ran after its delay (${at.later} ms)`);
   });
 
-  await t.test('a job whose handler hangs past its lease is let go and runs again', async (t) => {
-    const queue = new DatabaseJobQueue(db, { leaseMs: 200, pollMs: 20, workers: 1 });
+  await t.test('a running job keeps its lease; one that hangs too long is let go and runs again', async (t) => {
+    const slow = new DatabaseJobQueue(db, { leaseMs: 150, pollMs: 20, workers: 2, longestJobMs: 60_000 });
+    await slow.enqueue({ job: 'slow' });
+    let runs = 0;
+    const stopSlow = listenUntil(slow, () => {
+      runs++;
+      return new Promise<void>((resolve) => setTimeout(resolve, 600));
+    });
+    await eventually(async () => (await slow.getDepth()).queued === 0, 5000, 'the slow job');
+    await stopSlow();
+    t.equal(runs, 1, 'a job running past its lease is renewed, not taken by another worker');
+
+    const queue = new DatabaseJobQueue(db, { leaseMs: 200, pollMs: 20, workers: 1, longestJobMs: 300 });
     await queue.enqueue({ job: 'stuck once' });
     let calls = 0;
     const stop = listenUntil(queue, () => (++calls === 1 ? new Promise<void>(() => {}) : undefined));
@@ -88,7 +99,7 @@ eachDatabase('federation storage', async (t, database) => {
   });
 
   await t.test('jobs sharing an ordering key run one after another', async (t) => {
-    const queue = new DatabaseJobQueue(db, { leaseMs: 60_000, pollMs: 20, workers: 4 });
+    const queue = new DatabaseJobQueue(db, { leaseMs: 60_000, pollMs: 20, workers: 4, longestJobMs: 60_000 });
     for (let i = 0; i < 5; i++) await queue.enqueue({ i }, { orderingKey: 'same-inbox' });
     const order: number[] = [];
     let running = 0;

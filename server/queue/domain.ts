@@ -37,8 +37,13 @@ export class DatabaseKvStore implements KvStore {
 }
 
 export interface JobQueueOptions {
-  /** How long a worker may hold a job before another may take it (a crashed worker's jobs come back). */
+  /**
+   * How long a claimed job stays claimed without word from its worker; the worker renews it while it runs,
+   * so a job whose process died comes back after this long.
+   */
   leaseMs: number;
+  /** Longest a worker waits on one job (a delivery to a server that never answers) before letting it go. */
+  longestJobMs: number;
   /** How often an idle worker looks for due jobs. */
   pollMs: number;
   /** Jobs one process runs at once, so one slow server does not hold up deliveries to the others. */
@@ -115,9 +120,13 @@ export class DatabaseJobQueue implements MessageQueue {
         await this.#idle(signal);
         continue;
       }
-      // A handler that outlives its lease (a delivery to a server that never answers), or is still running
-      // when we stop, is let go: the job stays and its lease brings it back to a worker.
-      if ((await settleWithin(handler, job.message, this.#options.leaseMs, signal)) === 'abandoned') continue;
+      // A job that runs too long, or is still running when we stop, is let go: it stays in the table and,
+      // once its lease runs out, another worker takes it.
+      const claimed = job;
+      const renewal = setInterval(() => void q.extendLease(this.#db, claimed.id, this.#options.leaseMs).catch(() => {}), this.#options.leaseMs / 3);
+      const outcome = await settleWithin(handler, job.message, this.#options.longestJobMs, signal);
+      clearInterval(renewal);
+      if (outcome === 'abandoned') continue;
       try {
         await q.deleteJob(this.#db, job.id);
       } catch {

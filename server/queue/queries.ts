@@ -81,6 +81,11 @@ export async function claimJob(db: Database, leaseMs: number): Promise<{ id: num
   return result.rows[0];
 }
 
+/** Keeps a job claimed while its worker is still on it. */
+export async function extendLease(db: Database, id: number, leaseMs: number): Promise<void> {
+  await db.updateTable('federation_jobs').set({ locked_until: after(leaseMs) }).where('id', '=', id).execute();
+}
+
 export async function deleteJob(db: Database, id: number): Promise<void> {
   await db.deleteFrom('federation_jobs').where('id', '=', id).execute();
 }

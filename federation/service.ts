@@ -10,7 +10,7 @@ import { findRemoteActor, newActivityId, recipientOf, sendActivity } from './del
 import { sendAccept } from './inbox.ts';
 import { memberIdentifier, neighbourhoodIdentifier } from './vocabulary.ts';
 
-export class FollowService {
+export class FederationService {
   readonly federation: Federation<FederationData>;
   readonly #data: () => FederationData;
 
