@@ -54,12 +54,13 @@ export function createInstanceFederation(db: Database, config: Config, log: Fast
     // Exponential backoff with jitter from one second up to half a day; Retry-After on 429/503 wins.
     outboxRetryPolicy: createExponentialBackoffPolicy({ initialDelay: { seconds: 1 }, maxDelay: { hours: 12 }, maxAttempts: 12 }),
     inboxRetryPolicy: createExponentialBackoffPolicy({ maxAttempts: 5 }),
-    // After 5 failures within 10 minutes a server is unreachable: its deliveries wait, one probe per half hour.
     onOutboxError: (error, activity) => log.warn({ err: error, activity: activity?.id?.href }, 'delivery failed'),
+    // After some failures within 10 minutes a server is unreachable: its deliveries wait, and one probe
+    // is sent now and then (by default every half hour) until it answers again.
     circuitBreaker: {
-      failureThreshold: 5,
+      failureThreshold: config.unreachableAfterFailures,
       failureWindow: { minutes: 10 },
-      recoveryDelay: { minutes: 30 },
+      recoveryDelay: { seconds: config.unreachableRetrySeconds },
       onStateChange: (host, _previous, state) => {
         log.info({ host, state }, 'remote server reachability changed');
         return recordServerState(db, host, state);

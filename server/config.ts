@@ -33,6 +33,10 @@ export interface Config {
   queueLeaseSeconds: number;
   /** How often an idle queue worker looks for due jobs, in milliseconds. */
   queuePollMs: number;
+  /** Failed deliveries to one server, within ten minutes, after which it counts as unreachable. */
+  unreachableAfterFailures: number;
+  /** How long deliveries to an unreachable server wait before one is tried again, in seconds. */
+  unreachableRetrySeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -61,6 +65,8 @@ const settings = {
   signatureWindowSeconds: 'SIGNATURE_WINDOW_SECONDS',
   queueLeaseSeconds: 'QUEUE_LEASE_SECONDS',
   queuePollMs: 'QUEUE_POLL_MS',
+  unreachableAfterFailures: 'UNREACHABLE_AFTER_FAILURES',
+  unreachableRetrySeconds: 'UNREACHABLE_RETRY_SECONDS',
 } as const satisfies Record<keyof Config, string>;
 
 type RawSettings = Partial<Record<keyof Config, string>>;
@@ -163,5 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     signatureWindowSeconds: integer(settings.signatureWindowSeconds, raw.signatureWindowSeconds ?? '3600', 1, 86_400),
     queueLeaseSeconds: integer(settings.queueLeaseSeconds, raw.queueLeaseSeconds ?? '300', 1, 86_400),
     queuePollMs: integer(settings.queuePollMs, raw.queuePollMs ?? '1000', 10, 60_000),
+    unreachableAfterFailures: integer(settings.unreachableAfterFailures, raw.unreachableAfterFailures ?? '5', 1, 1000),
+    unreachableRetrySeconds: integer(settings.unreachableRetrySeconds, raw.unreachableRetrySeconds ?? '1800', 1, 7 * 86_400),
   };
 }

@@ -77,3 +77,28 @@ t.test('fetches are bounded', async (t) => {
     await t.rejects(strict(url), /private or local/, `refused: ${url}`);
   }
 });
+
+eachDatabase('a server that keeps failing', async (t, database) => {
+  const a = await startInstance(t, database, { UNREACHABLE_AFTER_FAILURES: '2', UNREACHABLE_RETRY_SECONDS: '3' });
+  const robin = await a.client.signUp('robin');
+  const remote = await RemoteServer.start(t);
+  const down = await remote.actor('down', { endpoints: undefined });
+  let answer = 503;
+  const requests: number[] = [];
+  remote.routes.set('/users/down/inbox', (req: IncomingMessage, res: ServerResponse) => {
+    req.resume();
+    req.on('end', () => {
+      requests.push(Date.now());
+      res.writeHead(answer).end();
+    });
+  });
+  const server = () => a.database.db.selectFrom('remote_servers').selectAll().where('host', '=', new URL(remote.origin).host).executeTakeFirst();
+  await robin.post('/api/following', { account: down.id });
+  await eventually(async () => (await server())?.unreachable_since, 20_000, 'the server marked unreachable');
+  const markedAt = requests.length;
+  answer = 202;
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  t.equal(requests.length, markedAt, 'no deliveries while it is unreachable');
+  await eventually(async () => (await server())?.unreachable_since === null, 20_000, 'the server reachable again');
+  t.ok(requests.length > markedAt, 'a probe went through once the wait was over');
+});

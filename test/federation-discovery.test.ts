@@ -9,8 +9,8 @@ const ldProfile = 'application/ld+json; profile="https://www.w3.org/ns/activitys
 
 t.test('federation settings are validated', async (t) => {
   const defaults = loadConfig({}, '/nonexistent');
-  t.match(defaults, { allowPrivateAddresses: false, fetchTimeoutMs: 10_000, fetchMaxBytes: 1024 * 1024, signatureWindowSeconds: 3600, queueLeaseSeconds: 300, queuePollMs: 1000 });
-  for (const [name, value] of [['FETCH_TIMEOUT_MS', '10'], ['FETCH_MAX_BYTES', 'lots'], ['SIGNATURE_WINDOW_SECONDS', '0'], ['QUEUE_LEASE_SECONDS', '-5'], ['QUEUE_POLL_MS', '1']]) {
+  t.match(defaults, { allowPrivateAddresses: false, fetchTimeoutMs: 10_000, fetchMaxBytes: 1024 * 1024, signatureWindowSeconds: 3600, queueLeaseSeconds: 300, queuePollMs: 1000, unreachableAfterFailures: 5, unreachableRetrySeconds: 1800 });
+  for (const [name, value] of [['FETCH_TIMEOUT_MS', '10'], ['FETCH_MAX_BYTES', 'lots'], ['SIGNATURE_WINDOW_SECONDS', '0'], ['QUEUE_LEASE_SECONDS', '-5'], ['QUEUE_POLL_MS', '1'], ['UNREACHABLE_AFTER_FAILURES', '0'], ['UNREACHABLE_RETRY_SECONDS', 'soon']]) {
     t.throws(() => loadConfig({ [name!]: value! }, '/nonexistent'), new RegExp(name!), `${name}=${value}`);
   }
 });

@@ -37,6 +37,8 @@ eachDatabase('federation storage', async (t, database) => {
     t.equal(await kv.cas!(['a', 'b'], { n: 1 }, { n: 3 }), true);
     t.equal(await kv.cas!(['new'], undefined, 'x'), true, 'cas on an absent key');
     t.same(await kv.get(['a', 'b']), { n: 3 });
+    t.equal(await kv.cas!(['new'], 'x', undefined), true, 'cas to undefined removes the key');
+    t.equal(await kv.get(['new']), undefined);
     await kv.delete(['a', 'b']);
     t.equal(await kv.get(['a', 'b']), undefined);
   });

@@ -32,7 +32,9 @@ export function compareAndSet(db: Database, key: string, expected: unknown, valu
     // jsonb normalises key order, so both sides go through it before comparing.
     const normalised = wanted === undefined ? undefined : JSON.stringify((await sql<{ v: unknown }>`select ${wanted}::jsonb as v`.execute(trx)).rows[0]!.v);
     if (current !== normalised) return false;
-    await setValue(trx, key, value, ttlMs);
+    // Swapping in `undefined` removes the key (Fedify clears circuit state this way).
+    if (value === undefined) await deleteValue(trx, key);
+    else await setValue(trx, key, value, ttlMs);
     return true;
   });
 }
