@@ -2,6 +2,8 @@
 // host-meta, NodeInfo, and content negotiation that leaves the API and pages alone.
 import t from 'tap';
 import { loadConfig } from '../server/config.ts';
+import { receiveFollow } from '../server/follows/domain.ts';
+import { rememberActor } from '../server/remote-actors/domain.ts';
 import { eachDatabase, startApp } from './helpers.ts';
 
 const as2 = 'application/activity+json';
@@ -70,6 +72,23 @@ eachDatabase('discovery', async (t, database) => {
     t.match(outbox, { type: 'OrderedCollection', totalItems: 0 });
     const followers = json(await get('/neighbourhoods/park-road/followers', as2));
     t.match(followers, { type: 'OrderedCollection', totalItems: 0, first: 'http://forum.test/neighbourhoods/park-road/followers?cursor=0' });
+  });
+
+  await t.test('followers are paged, oldest first, and counted', async (t) => {
+    const neighbourhood = await database.db.selectFrom('neighbourhoods').select('id').where('handle', '=', 'park-road').executeTakeFirstOrThrow();
+    for (let i = 0; i < 55; i++) {
+      const uri = `https://far.example/users/f${i}`;
+      const actor = await rememberActor(database.db, { uri, host: 'far.example', handle: `f${i}@far.example`, type: 'Person', name: `F${i}`, inbox: `${uri}/inbox`, shared_inbox: 'https://far.example/inbox', url: null });
+      await receiveFollow(database.db, `neighbourhood:${neighbourhood.id}`, actor.id, `https://far.example/follows/${i}`);
+    }
+    const collection = json(await get('/neighbourhoods/park-road/followers', as2));
+    t.equal(collection.totalItems, 55);
+    const first = json(await get(collection.first.replace('http://forum.test', ''), as2));
+    t.equal(first.orderedItems.length, 50);
+    t.equal(first.orderedItems[0], 'https://far.example/users/f0');
+    const second = json(await get(first.next.replace('http://forum.test', ''), as2));
+    t.same(second.orderedItems, ['f50', 'f51', 'f52', 'f53', 'f54'].map((f) => `https://far.example/users/${f}`));
+    t.notOk(second.next, 'the last page has no next');
   });
 
   await t.test('the instance has an Application actor for signed fetches', async (t) => {

@@ -8,16 +8,16 @@ import { neighbourhoodByHandle, requireModerator } from '../neighbourhoods/domai
 import * as q from './queries.ts';
 
 export type Follow = q.FollowRow;
-export type LocalActor = ActorKeyOwner;
+export type LocalActorRef = ActorKeyOwner;
 
-export const memberActor = (id: number): LocalActor => `member:${id}`;
-export const neighbourhoodActor = (id: number): LocalActor => `neighbourhood:${id}`;
+export const memberActor = (id: number): LocalActorRef => `member:${id}`;
+export const neighbourhoodActor = (id: number): LocalActorRef => `neighbourhood:${id}`;
 
 /**
  * A remote actor asks to follow one of ours. Members and open neighbourhoods accept at once;
  * a neighbourhood that admits by approval holds the request for its moderators.
  */
-export async function receiveFollow(db: Database, target: LocalActor, remoteActorId: number, activityId: string): Promise<Follow> {
+export async function receiveFollow(db: Database, target: LocalActorRef, remoteActorId: number, activityId: string): Promise<Follow> {
   const existing = await q.findFollow(db, target, remoteActorId, 'inbound');
   let state: Follow['state'] = 'accepted';
   if (existing?.state !== 'accepted') {
@@ -28,7 +28,7 @@ export async function receiveFollow(db: Database, target: LocalActor, remoteActo
 }
 
 /** Undo(Follow): the remote actor stops following; true when there was something to remove. */
-export async function endInboundFollow(db: Database, target: LocalActor, remoteActorId: number): Promise<boolean> {
+export async function endInboundFollow(db: Database, target: LocalActorRef, remoteActorId: number): Promise<boolean> {
   const follow = await q.findFollow(db, target, remoteActorId, 'inbound');
   if (!follow) return false;
   await q.deleteFollow(db, follow.id);
@@ -75,7 +75,7 @@ export async function startFollowing(db: Database, memberId: number, remoteActor
 export async function answerOutboundFollow(
   db: Database,
   remoteActorId: number,
-  which: { activityId: string | null; follower: LocalActor | null },
+  which: { activityId: string | null; follower: LocalActorRef | null },
   accepted: boolean,
 ): Promise<Follow | undefined> {
   const follow = which.activityId
@@ -101,7 +101,7 @@ export async function following(db: Database, memberId: number) {
 }
 
 /** One page of accepted follows for the AS2 collections; `after` is the last follow id of the previous page. */
-export const acceptedFollows = (db: Database, actor: LocalActor, direction: Follow['direction'], after: number, limit: number) =>
+export const acceptedFollows = (db: Database, actor: LocalActorRef, direction: Follow['direction'], after: number, limit: number) =>
   q.listFollows(db, actor, direction, 'accepted', after, limit);
-export const countAcceptedFollows = (db: Database, actor: LocalActor, direction: Follow['direction']) => q.countFollows(db, actor, direction, 'accepted');
+export const countAcceptedFollows = (db: Database, actor: LocalActorRef, direction: Follow['direction']) => q.countFollows(db, actor, direction, 'accepted');
 export const admissionOf = q.admissionOf;

@@ -19,5 +19,5 @@ export const isStale = (actor: RemoteActor, now = Date.now()) => now - actor.fet
 /** Circuit state from delivery: an open circuit marks the server unreachable until a delivery succeeds. */
 export async function recordServerState(db: Database, host: string, state: 'closed' | 'open' | 'half-open'): Promise<void> {
   if (state === 'closed') await q.markServerReachable(db, host);
-  else await q.markServerFailing(db, host, true);
+  else await q.markServerUnreachable(db, host);
 }

@@ -20,15 +20,12 @@ export const findByUri = (db: Database, uri: string) => db.selectFrom('remote_ac
 export const findByHandle = (db: Database, handle: string) =>
   db.selectFrom('remote_actors').selectAll().where(sql<string>`lower(handle)`, '=', handle.toLowerCase()).executeTakeFirst();
 
-export async function markServerFailing(db: Database, host: string, unreachable: boolean) {
+export async function markServerUnreachable(db: Database, host: string) {
   await db
     .insertInto('remote_servers')
-    .values({ host, last_failure_at: sql<Date>`now()`, unreachable_since: unreachable ? sql<Date>`now()` : null, last_success_at: null })
+    .values({ host, last_failure_at: sql<Date>`now()`, unreachable_since: sql<Date>`now()`, last_success_at: null })
     .onConflict((oc) =>
-      oc.column('host').doUpdateSet({
-        last_failure_at: sql<Date>`now()`,
-        unreachable_since: unreachable ? sql<Date>`coalesce(remote_servers.unreachable_since, now())` : sql<null>`remote_servers.unreachable_since`,
-      }),
+      oc.column('host').doUpdateSet({ last_failure_at: sql<Date>`now()`, unreachable_since: sql<Date>`coalesce(remote_servers.unreachable_since, now())` }),
     )
     .execute();
 }
