@@ -65,6 +65,8 @@ eachDatabase('signed inboxes', async (t, database) => {
     await refused('only the date signed', postSigned(inbox, follow(alice), alice, { covered: ['date'] }), /must cover/);
     await refused('digest not signed', postSigned(inbox, follow(alice), alice, { covered: ['(request-target)', 'host', 'date'] }), /must cover/);
     await refused('host not signed', postSigned(inbox, follow(alice), alice, { covered: ['(request-target)', 'date', 'digest'] }), /must cover/);
+    await refused('tampered body under RFC 9421', postSignedRfc9421(inbox, follow(alice), alice, { sendBody: JSON.stringify(follow(mallory)) }), /does not verify/);
+    await refused('RFC 9421 without the target', postSignedRfc9421(inbox, follow(alice), alice, { components: ['@method'] }), /must cover/);
     await refused('stale Date', postSigned(inbox, follow(alice), alice, { date: new Date(Date.now() - 2 * 3600_000) }), /does not verify/);
     await refused('Date in the future', postSigned(inbox, follow(alice), alice, { date: new Date(Date.now() + 2 * 3600_000) }), /does not verify/);
     await refused('unknown key', postSigned(inbox, follow(alice), alice, { keyId: `${remote.origin}/users/ghost#main-key` }), /could not be fetched/);

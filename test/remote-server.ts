@@ -132,11 +132,17 @@ export async function postSigned(url: string, activity: unknown, actor: RemoteAc
   return { status: response.status, body: await response.text() };
 }
 
-/** Posts `activity` signed with RFC 9421 HTTP Message Signatures, by Fedify's signer. */
-export async function postSignedRfc9421(url: string, activity: unknown, actor: RemoteActor) {
+/**
+ * Posts `activity` signed with RFC 9421 HTTP Message Signatures by Fedify's signer, optionally over only
+ * some `components`, or sending another body than the one signed.
+ */
+export async function postSignedRfc9421(url: string, activity: unknown, actor: RemoteActor, options: { components?: string[]; sendBody?: string } = {}) {
   const request = new Request(url, { method: 'POST', headers: { 'content-type': 'application/activity+json' }, body: JSON.stringify(activity) });
-  const signed = await signRequest(request, actor.privateKey, new URL(actor.keyId), { spec: 'rfc9421' });
-  const response = await fetch(signed);
+  const signed = await signRequest(request, actor.privateKey, new URL(actor.keyId), {
+    spec: 'rfc9421',
+    ...(options.components && { rfc9421: { components: options.components.map((value) => ({ value, params: {} })) } }),
+  });
+  const response = await fetch(options.sendBody === undefined ? signed : new Request(signed, { body: options.sendBody }));
   return { status: response.status, body: await response.text() };
 }
 
