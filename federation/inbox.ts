@@ -30,11 +30,11 @@ async function onFollow(ctx: InboxContext<FederationData>, follow: Follow) {
   if (!remote) return;
   const row = await receiveFollow(ctx.data.db, target.owner, remote.id, follow.id.href);
   if (row.state !== 'accepted') return;
-  await sendAccept(ctx, target.identifier, follow, recipientOf(remote));
+  await answerFollow(ctx, target.identifier, follow, recipientOf(remote));
 }
 
 /** Answers a Follow of our actor `identifier` with Accept, or with Reject when `accepted` is false. */
-export async function sendAccept(ctx: Context<FederationData>, identifier: string, follow: Follow, to: ReturnType<typeof recipientOf>, accepted = true) {
+export async function answerFollow(ctx: Context<FederationData>, identifier: string, follow: Follow, to: ReturnType<typeof recipientOf>, accepted = true) {
   const actor = ctx.getActorUri(identifier);
   const Answer = accepted ? Accept : Reject;
   await sendActivity(ctx, identifier, to, new Answer({ id: newActivityId(ctx), actor, object: follow, to: to.id }));

@@ -7,7 +7,7 @@ import { decideFollowRequest, startFollowing, stopFollowing } from '../server/fo
 import { actorById } from '../server/remote-actors/domain.ts';
 import type { FederationData } from './actors.ts';
 import { findRemoteActor, newActivityId, recipientOf, sendActivity } from './delivery.ts';
-import { sendAccept } from './inbox.ts';
+import { answerFollow } from './inbox.ts';
 import { memberIdentifier, neighbourhoodIdentifier } from './vocabulary.ts';
 
 export class FederationService {
@@ -58,7 +58,7 @@ export class FederationService {
     const remote = await actorById(ctx.data.db, follow.remote_actor_id);
     const identifier = neighbourhoodIdentifier(neighbourhood.handle);
     const original = new Follow({ id: new URL(follow.activity_id), actor: new URL(remote.uri), object: ctx.getActorUri(identifier) });
-    await sendAccept(ctx, identifier, original, recipientOf(remote), accept);
+    await answerFollow(ctx, identifier, original, recipientOf(remote), accept);
     return follow;
   }
 }
