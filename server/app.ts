@@ -4,6 +4,7 @@ import swagger from '@fastify/swagger';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import federation from '../federation/index.ts';
 import authentication from './accounts/authentication.ts';
 import accountRoutes from './accounts/routes.ts';
 import type { Config } from './config.ts';
@@ -14,6 +15,7 @@ import mastodonRoutes from './mastodon/routes.ts';
 import neighbourhoodRoutes from './neighbourhoods/routes.ts';
 import oauthRoutes from './oauth/routes.ts';
 import pages from './pages/index.ts';
+import remoteFollowRoutes from './remote-follows/routes.ts';
 import threadRoutes from './threads/routes.ts';
 import networkWeaving from './weaving.ts';
 
@@ -72,6 +74,7 @@ export async function buildApp({ config, db, logger }: AppOptions): Promise<Fast
     },
   });
   await app.register(authentication);
+  await app.register(federation);
 
   const statusSchema = { type: 'object', properties: { status: { type: 'string' } } } as const;
   app.get('/healthz', { schema: { hide: true, response: { 200: statusSchema } } }, async () => ({ status: 'ok' }));
@@ -88,6 +91,7 @@ export async function buildApp({ config, db, logger }: AppOptions): Promise<Fast
       await api.register(accountRoutes);
       await api.register(neighbourhoodRoutes);
       await api.register(threadRoutes);
+      await api.register(remoteFollowRoutes);
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     },
     { prefix: '/api' },

@@ -27,6 +27,20 @@ export interface Config {
   liveHeartbeatSeconds: number;
   /** Bytes a stream may have waiting to be sent before it counts as too slow and is dropped. */
   liveSendBufferBytes: number;
+  /** Longest wait for any fetch from another server, in milliseconds. */
+  fetchTimeoutMs: number;
+  /** Largest document accepted from another server, in bytes. */
+  fetchMaxBytes: number;
+  /** How far a signed request's Date (or `created`) may be from our clock, in seconds. */
+  signatureWindowSeconds: number;
+  /** How long a worker holds a delivery job before another worker may take it over, in seconds. */
+  queueLeaseSeconds: number;
+  /** How often an idle queue worker looks for due jobs, in milliseconds. */
+  queuePollMs: number;
+  /** Failed deliveries to one server, within ten minutes, after which it counts as unreachable. */
+  unreachableAfterFailures: number;
+  /** How long deliveries to an unreachable server wait before one is tried again, in seconds. */
+  unreachableRetrySeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -52,6 +66,13 @@ const settings = {
   allowPrivateAddresses: 'ALLOW_PRIVATE_ADDRESSES',
   liveHeartbeatSeconds: 'LIVE_HEARTBEAT_SECONDS',
   liveSendBufferBytes: 'LIVE_SEND_BUFFER_BYTES',
+  fetchTimeoutMs: 'FETCH_TIMEOUT_MS',
+  fetchMaxBytes: 'FETCH_MAX_BYTES',
+  signatureWindowSeconds: 'SIGNATURE_WINDOW_SECONDS',
+  queueLeaseSeconds: 'QUEUE_LEASE_SECONDS',
+  queuePollMs: 'QUEUE_POLL_MS',
+  unreachableAfterFailures: 'UNREACHABLE_AFTER_FAILURES',
+  unreachableRetrySeconds: 'UNREACHABLE_RETRY_SECONDS',
 } as const satisfies Record<keyof Config, string>;
 
 type RawSettings = Partial<Record<keyof Config, string>>;
@@ -151,5 +172,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     allowPrivateAddresses: boolean(settings.allowPrivateAddresses, raw.allowPrivateAddresses ?? 'false'),
     liveHeartbeatSeconds: integer(settings.liveHeartbeatSeconds, raw.liveHeartbeatSeconds ?? '30', 1, 3600),
     liveSendBufferBytes: integer(settings.liveSendBufferBytes, raw.liveSendBufferBytes ?? String(1024 * 1024), 1024, 64 * 1024 * 1024),
+    fetchTimeoutMs: integer(settings.fetchTimeoutMs, raw.fetchTimeoutMs ?? '10000', 100, 120_000),
+    fetchMaxBytes: integer(settings.fetchMaxBytes, raw.fetchMaxBytes ?? String(1024 * 1024), 1024, 64 * 1024 * 1024),
+    signatureWindowSeconds: integer(settings.signatureWindowSeconds, raw.signatureWindowSeconds ?? '3600', 1, 86_400),
+    queueLeaseSeconds: integer(settings.queueLeaseSeconds, raw.queueLeaseSeconds ?? '300', 1, 86_400),
+    queuePollMs: integer(settings.queuePollMs, raw.queuePollMs ?? '1000', 10, 60_000),
+    unreachableAfterFailures: integer(settings.unreachableAfterFailures, raw.unreachableAfterFailures ?? '5', 1, 1000),
+    unreachableRetrySeconds: integer(settings.unreachableRetrySeconds, raw.unreachableRetrySeconds ?? '1800', 1, 7 * 86_400),
   };
 }

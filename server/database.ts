@@ -3,6 +3,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { webcrypto } from 'node:crypto';
 import { PGlite } from '@electric-sql/pglite';
 import { FileMigrationProvider, type Generated, Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
@@ -44,6 +45,8 @@ export interface NeighbourhoodsTable {
   created_at: Generated<Date>;
   last_activity_at: Generated<Date>;
   member_count: Generated<number>;
+  /** `open`: remote followers are accepted at once; `approval`: a moderator decides. */
+  admission: Generated<'open' | 'approval'>;
 }
 
 export interface MembershipsTable {
@@ -165,6 +168,60 @@ export interface OAuthAppTokensTable {
   revoked_at: Date | null;
 }
 
+export interface ActorKeysTable {
+  actor: string;
+  algorithm: 'rsa' | 'ed25519';
+  public_jwk: webcrypto.JsonWebKey;
+  private_jwk: webcrypto.JsonWebKey;
+  created_at: Generated<Date>;
+}
+
+export interface RemoteServersTable {
+  host: string;
+  unreachable_since: Date | null;
+  last_failure_at: Date | null;
+  last_success_at: Date | null;
+}
+
+export interface RemoteActorsTable {
+  id: Generated<number>;
+  uri: string;
+  host: string;
+  handle: string | null;
+  type: string;
+  name: Generated<string>;
+  inbox: string;
+  shared_inbox: string | null;
+  url: string | null;
+  fetched_at: Generated<Date>;
+}
+
+export interface RemoteFollowsTable {
+  id: Generated<number>;
+  local_actor: string;
+  remote_actor_id: number;
+  direction: 'inbound' | 'outbound';
+  activity_id: string;
+  state: 'pending' | 'accepted';
+  created_at: Generated<Date>;
+  accepted_at: Date | null;
+}
+
+export interface FederationKvTable {
+  key: string;
+  value: unknown;
+  expires_at: Date | null;
+}
+
+export interface FederationJobsTable {
+  id: Generated<number>;
+  message: unknown;
+  ordering_key: string | null;
+  run_at: Generated<Date>;
+  locked_until: Date | null;
+  created_at: Generated<Date>;
+}
+
 export interface Tables {
   members: MembersTable;
   access_tokens: AccessTokensTable;
@@ -181,6 +238,12 @@ export interface Tables {
   oauth_codes: OAuthCodesTable;
   oauth_grants: OAuthGrantsTable;
   oauth_app_tokens: OAuthAppTokensTable;
+  actor_keys: ActorKeysTable;
+  remote_servers: RemoteServersTable;
+  remote_actors: RemoteActorsTable;
+  remote_follows: RemoteFollowsTable;
+  federation_kv: FederationKvTable;
+  federation_jobs: FederationJobsTable;
 }
 
 export type Database = Kysely<Tables>;

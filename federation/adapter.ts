@@ -1,0 +1,103 @@
+// Hands the requests Fedify answers (discovery, actors and their collections as AS2, inboxes) to
+// `federation.fetch()`, and lets everything else fall through to the Fastify routes: the same canonical
+// URL serves AS2 to servers and HTML to browsers.
+import { Readable } from 'node:stream';
+import type { Federation } from '@fedify/fedify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { checkSignatureCoverage } from './verification.ts';
+
+const wantsActivityStreams = (accept: string | undefined) => !!accept && /application\/(activity\+json|ld\+json)/i.test(accept);
+// Our inboxes: the shared one and one per actor (members, neighbourhoods, the instance).
+const isInboxPost = (method: string, path: string) =>
+  method === 'POST' && (path === '/inbox' || /^\/(members\/[^/]+|neighbourhoods\/[^/]+|actor)\/inbox$/.test(path));
+
+/** Only these reach Fedify; the API, assets and pages never do. */
+function concernsFederation(request: FastifyRequest, path: string): boolean {
+  if (request.method === 'GET' || request.method === 'HEAD') {
+    return path.startsWith('/.well-known/') || path.startsWith('/nodeinfo/') || wantsActivityStreams(request.headers.accept);
+  }
+  return isInboxPost(request.method, path);
+}
+
+class BodyTooLarge extends Error {}
+
+/** The raw body, read before Fastify parses anything, and refused past `limit` bytes. */
+async function readBody(request: FastifyRequest, limit: number): Promise<Buffer> {
+  if (Number(request.headers['content-length'] ?? 0) > limit) throw new BodyTooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request.raw as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new BodyTooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function toWebRequest(request: FastifyRequest, origin: URL, body: Buffer | null): Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value === undefined) continue;
+    for (const item of Array.isArray(value) ? value : [value]) headers.append(name, item);
+  }
+  // Behind a proxy the socket's address is not the public one; ids must use PUBLIC_URL.
+  const url = new URL(request.url, origin);
+  return new Request(url, {
+    method: request.method,
+    headers,
+    ...(body && { body: Readable.toWeb(Readable.from([body])) as ReadableStream, duplex: 'half' }),
+  } as RequestInit);
+}
+
+/** Fedify answers failures in plain text; our API's error shape is kept for every 4xx. */
+const errorCodes: Record<number, string> = { 400: 'invalid_activity', 401: 'invalid_signature', 403: 'forbidden', 404: 'not_found', 406: 'not_acceptable' };
+
+async function send(reply: FastifyReply, response: Response): Promise<FastifyReply> {
+  const contentType = response.headers.get('content-type') ?? '';
+  if (response.status >= 400 && !contentType.includes('json')) {
+    const text = (await response.text()).trim();
+    reply.request.log.info({ status: response.status, reason: text }, 'federation request refused');
+    return reply
+      .status(response.status)
+      .type('application/json')
+      .send({ error: errorCodes[response.status] ?? 'federation_error', message: text || 'The request was refused.' });
+  }
+  reply.status(response.status);
+  for (const [name, value] of response.headers) reply.header(name, value);
+  return reply.send(Buffer.from(await response.arrayBuffer()));
+}
+
+export function federationHook<T>(federation: Federation<T>, options: { origin: URL; bodyLimit: number; contextData: () => T }) {
+  return async function handOverToFederation(request: FastifyRequest, reply: FastifyReply) {
+    const path = request.url.split('?')[0]!;
+    if (!concernsFederation(request, path)) return;
+    let body: Buffer | null = null;
+    if (request.method === 'POST') {
+      try {
+        body = await readBody(request, options.bodyLimit);
+      } catch (error) {
+        if (!(error instanceof BodyTooLarge)) throw error;
+        request.log.info({ path }, 'activity refused: body too large');
+        return reply.status(413).send({ error: 'body_too_large', message: `An activity may be at most ${options.bodyLimit} bytes.` });
+      }
+      const problem = checkSignatureCoverage(request.headers);
+      if (problem) {
+        request.log.info({ path, reason: problem }, 'activity refused: signature covers too little');
+        return reply.status(401).send({ error: 'invalid_signature', message: problem });
+      }
+    }
+    let fellThrough = false;
+    const passOn = () => {
+      fellThrough = true;
+      return new Response(null, { status: 404 });
+    };
+    const response = await federation.fetch(toWebRequest(request, options.origin, body), {
+      contextData: options.contextData(),
+      onNotFound: passOn,
+      onNotAcceptable: passOn,
+    });
+    // A POST body is already read, so Fedify's answer stands; a GET goes on to the Fastify routes.
+    if (fellThrough && request.method !== 'POST') return;
+    return send(reply, response);
+  };
+}

@@ -1,0 +1,109 @@
+// The federation plugin: Fedify on our database (key–value rows and the durable job queue), mounted in
+// front of the Fastify routes, with its queue workers started and stopped with the app.
+import { createExponentialBackoffPolicy, createFederation, type Federation } from '@fedify/fedify';
+import type { UnverifiedActivityReason } from '@fedify/fedify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Config } from '../server/config.ts';
+import type { Database } from '../server/database.ts';
+import { DatabaseJobQueue, DatabaseKvStore } from '../server/queue/domain.ts';
+import { recordServerState } from '../server/remote-actors/domain.ts';
+import { federationHook } from './adapter.ts';
+import { type FederationData, registerActors } from './actors.ts';
+import { fetchLimits } from './delivery.ts';
+import { contextLoader, documentLoader } from './fetching.ts';
+import { inboxHandlers } from './inbox.ts';
+import { FederationService } from './service.ts';
+import { instanceIdentifier } from './vocabulary.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    federation: FederationService;
+  }
+}
+
+function describe(reason: UnverifiedActivityReason): string {
+  if (reason.type === 'noSignature') return 'The request carries no HTTP signature.';
+  if (reason.type === 'keyFetchError') return `The signing key ${reason.keyId.href} could not be fetched.`;
+  return 'The signature does not verify: the body, its digest, the date or the key does not match.';
+}
+
+/** Delivery gives up on every client error except 429 (too many requests), which is retried later. */
+const permanentFailures = Array.from({ length: 100 }, (_, i) => 400 + i).filter((status) => status !== 429);
+
+export function createInstanceFederation(db: Database, config: Config, log: FastifyBaseLogger): { federation: Federation<FederationData>; queue: DatabaseJobQueue; kv: DatabaseKvStore } {
+  const kv = new DatabaseKvStore(db);
+  const queue = new DatabaseJobQueue(db, {
+    leaseMs: config.queueLeaseSeconds * 1000,
+    pollMs: config.queuePollMs,
+    workers: 4,
+    // Node's fetch gives up on a silent server after five minutes; past that the job is let go.
+    longestJobMs: 6 * 60_000,
+  });
+  const limits = fetchLimits({ db, config, log });
+  const federation = createFederation<FederationData>({
+    kv,
+    queue,
+    manuallyStartQueue: true,
+    origin: config.publicUrl.origin,
+    documentLoaderFactory: () => documentLoader(limits),
+    contextLoaderFactory: () => contextLoader(limits, kv),
+    authenticatedDocumentLoaderFactory: (identity) => documentLoader(limits, identity),
+    signatureTimeWindow: { seconds: config.signatureWindowSeconds },
+    permanentFailureStatusCodes: permanentFailures,
+    // Exponential backoff with jitter from one second up to half a day; Retry-After on 429/503 wins.
+    outboxRetryPolicy: createExponentialBackoffPolicy({ initialDelay: { seconds: 1 }, maxDelay: { hours: 12 }, maxAttempts: 12 }),
+    inboxRetryPolicy: createExponentialBackoffPolicy({ maxAttempts: 5 }),
+    onOutboxError: (error, activity) => log.warn({ err: error, activity: activity?.id?.href }, 'delivery failed'),
+    // After some failures within 10 minutes a server is unreachable: its deliveries wait, and one probe
+    // is sent now and then (by default every half hour) until it answers again.
+    circuitBreaker: {
+      failureThreshold: config.unreachableAfterFailures,
+      failureWindow: { minutes: 10 },
+      recoveryDelay: { seconds: config.unreachableRetrySeconds },
+      onStateChange: (host, _previous, state) => {
+        log.info({ host, state }, 'remote server reachability changed');
+        return recordServerState(db, host, state);
+      },
+    },
+  });
+  registerActors(federation);
+  const listeners = federation
+    .setInboxListeners('/{+identifier}/inbox', '/inbox')
+    .setSharedKeyDispatcher(() => ({ identifier: instanceIdentifier }))
+    .withIdempotency('global')
+    .onError((ctx, error) => ctx.data.log.warn({ err: error }, 'an incoming activity could not be handled'))
+    .onUnverifiedActivity((_ctx, _activity, reason) =>
+      Response.json({ error: 'invalid_signature', message: describe(reason) }, { status: 401 }),
+    );
+  for (const { type, handle } of inboxHandlers) listeners.on(type, handle);
+  return { federation, queue, kv };
+}
+
+export default fp(async function federationPlugin(app: FastifyInstance) {
+  const { db, config } = app;
+  const { federation, kv } = createInstanceFederation(db, config, app.log);
+  const contextData = (): FederationData => ({ db, config, log: app.log });
+  app.decorate('federation', new FederationService(federation, contextData));
+
+  app.addHook('onRequest', federationHook(federation, { origin: config.publicUrl, bodyLimit: config.bodyLimit, contextData }));
+
+  // host-meta points older clients at WebFinger (RFC 6415).
+  app.get('/.well-known/host-meta', { schema: { hide: true } }, async (_request, reply) => {
+    const template = `${config.publicUrl.origin}/.well-known/webfinger?resource={uri}`;
+    return reply
+      .type('application/xrd+xml; charset=utf-8')
+      .send(`<?xml version="1.0" encoding="UTF-8"?>\n<XRD xmlns="http://docs.oasis-open.org/ns/xri/xrd-1.0">\n  <Link rel="lrdd" template="${template}"/>\n</XRD>\n`);
+  });
+
+  const stop = new AbortController();
+  const workers = federation.startQueue(contextData(), { signal: stop.signal });
+  const sweeper = setInterval(() => void kv.removeExpired().catch(() => {}), 10 * 60_000);
+  sweeper.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(sweeper);
+    stop.abort();
+    // Jobs in hand finish (or time out); anything left runs again after a restart.
+    await workers.catch(() => {});
+  });
+});

@@ -1,0 +1,64 @@
+// What the rest of the server asks of federation: following remote actors, answering follow requests,
+// and sending any activity from one of our actors through the queue.
+import type { Context, Federation } from '@fedify/fedify';
+import { type Activity, Follow, type Recipient, Undo } from '@fedify/vocab';
+import type { Viewer } from '../server/accounts/domain.ts';
+import { decideFollowRequest, startFollowing, stopFollowing } from '../server/remote-follows/domain.ts';
+import { actorById } from '../server/remote-actors/domain.ts';
+import type { FederationData } from './actors.ts';
+import { findRemoteActor, newActivityId, recipientOf, sendActivity } from './delivery.ts';
+import { answerFollow } from './inbox.ts';
+import { memberIdentifier, neighbourhoodIdentifier } from './vocabulary.ts';
+
+export class FederationService {
+  readonly federation: Federation<FederationData>;
+  readonly #data: () => FederationData;
+
+  constructor(federation: Federation<FederationData>, data: () => FederationData) {
+    this.federation = federation;
+    this.#data = data;
+  }
+
+  context(): Context<FederationData> {
+    const data = this.#data();
+    return this.federation.createContext(new URL(data.config.publicUrl.href), data);
+  }
+
+  /** Queues `activity` from our actor (`members/<name>`, `neighbourhoods/<handle>` or `actor`). */
+  send(identifier: string, to: Recipient | Recipient[] | 'followers', activity: Activity): Promise<void> {
+    return sendActivity(this.context(), identifier, to, activity);
+  }
+
+  /** A member follows `@name@host` (or an actor URL); the follow is pending until the Accept arrives. */
+  async follow(viewer: Viewer, account: string) {
+    const ctx = this.context();
+    const remote = await findRemoteActor(ctx, account);
+    const activityId = newActivityId(ctx);
+    const { follow, isNew } = await startFollowing(ctx.data.db, viewer.id, remote.id, activityId.href);
+    if (isNew) {
+      const actor = ctx.getActorUri(memberIdentifier(viewer.username));
+      await sendActivity(ctx, memberIdentifier(viewer.username), recipientOf(remote), new Follow({ id: activityId, actor, object: new URL(remote.uri), to: new URL(remote.uri) }));
+    }
+    return { follow, remote };
+  }
+
+  async unfollow(viewer: Viewer, followId: number) {
+    const ctx = this.context();
+    const follow = await stopFollowing(ctx.data.db, viewer.id, followId);
+    const remote = await actorById(ctx.data.db, follow.remote_actor_id);
+    const actor = ctx.getActorUri(memberIdentifier(viewer.username));
+    const original = new Follow({ id: new URL(follow.activity_id), actor, object: new URL(remote.uri) });
+    await sendActivity(ctx, memberIdentifier(viewer.username), recipientOf(remote), new Undo({ id: newActivityId(ctx), actor, object: original, to: new URL(remote.uri) }));
+  }
+
+  /** A moderator accepts or rejects a remote actor's request to follow their neighbourhood. */
+  async decide(viewer: Viewer, handle: string, requestId: number, accept: boolean) {
+    const ctx = this.context();
+    const { follow, neighbourhood } = await decideFollowRequest(ctx.data.db, viewer, handle, requestId, accept);
+    const remote = await actorById(ctx.data.db, follow.remote_actor_id);
+    const identifier = neighbourhoodIdentifier(neighbourhood.handle);
+    const original = new Follow({ id: new URL(follow.activity_id), actor: new URL(remote.uri), object: ctx.getActorUri(identifier) });
+    await answerFollow(ctx, identifier, original, recipientOf(remote), accept);
+    return follow;
+  }
+}

@@ -1,0 +1,121 @@
+// The database-backed KvStore and job queue Fedify runs on: their semantics on both databases, and that
+// several workers never take the same job while a dead worker's job comes back when its lease ends.
+import { Temporal } from '@js-temporal/polyfill';
+import { openDatabase } from '../server/database.ts';
+import { claimJob } from '../server/queue/queries.ts';
+import { DatabaseJobQueue, DatabaseKvStore } from '../server/queue/domain.ts';
+import { eachDatabase } from './helpers.ts';
+import { eventually } from './remote-server.ts';
+
+const listenUntil = (queue: DatabaseJobQueue, handler: (message: any) => Promise<void> | void) => {
+  const stop = new AbortController();
+  const done = queue.listen(handler, { signal: stop.signal });
+  return async () => {
+    stop.abort();
+    await done;
+  };
+};
+
+eachDatabase('federation storage', async (t, database) => {
+  const { db } = database;
+
+  await t.test('the key\u2013value store gets, sets, expires, lists by prefix and compares-and-sets', async (t) => {
+    const kv = new DatabaseKvStore(db);
+    await kv.set(['a', 'b'], { n: 1 });
+    await kv.set(['a', 'b', 'c'], 'text');
+    await kv.set(['a', 'bc'], [1, 2]);
+    await kv.set(['a%'], true);
+    t.same(await kv.get(['a', 'b']), { n: 1 });
+    t.equal(await kv.get(['a', 'b', 'c']), 'text');
+    t.equal(await kv.get(['missing']), undefined);
+    const listed = [];
+    for await (const entry of kv.list(['a', 'b'])) listed.push(entry.key);
+    t.same(listed.map((key) => key.join('/')).sort(), ['a/b', 'a/b/c'], 'a prefix lists itself and its children, not ["a","bc"]');
+    await kv.set(['short'], 1, { ttl: Temporal.Duration.from({ milliseconds: 50 }) });
+    await eventually(async () => (await kv.get(['short'])) === undefined, 2000, 'expiry');
+    t.equal(await kv.cas!(['a', 'b'], { n: 2 }, { n: 3 }), false, 'cas refuses a stale expectation');
+    t.equal(await kv.cas!(['a', 'b'], { n: 1 }, { n: 3 }), true);
+    t.equal(await kv.cas!(['new'], undefined, 'x'), true, 'cas on an absent key');
+    t.same(await kv.get(['a', 'b']), { n: 3 });
+    t.equal(await kv.cas!(['new'], 'x', undefined), true, 'cas to undefined removes the key');
+    t.equal(await kv.get(['new']), undefined);
+    await kv.delete(['a', 'b']);
+    t.equal(await kv.get(['a', 'b']), undefined);
+  });
+
+  await t.test('several workers share the jobs without taking one twice', async (t) => {
+    // On PostgreSQL the second queue has its own pool, as another process would.
+    const otherDb = database.url ? await openDatabase({ databaseUrl: database.url, dataDir: 'memory://' }) : db;
+    t.teardown(() => (otherDb === db ? undefined : otherDb.destroy()));
+    const options = { leaseMs: 60_000, pollMs: 20, workers: 3, longestJobMs: 60_000 };
+    const first = new DatabaseJobQueue(db, options);
+    const second = new DatabaseJobQueue(otherDb, options);
+    await first.enqueueMany(Array.from({ length: 30 }, (_, i) => ({ n: i })));
+    const seen: number[] = [];
+    const handle = async (message: { n: number }) => {
+      seen.push(message.n);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    };
+    const stops = [listenUntil(first, handle), listenUntil(second, handle)];
+    await eventually(() => seen.length >= 30, 10_000, 'all jobs');
+    await Promise.all(stops.map((stop) => stop()));
+    t.same([...seen].sort((x, y) => x - y), Array.from({ length: 30 }, (_, i) => i), 'each job ran exactly once');
+    t.same(await first.getDepth(), { queued: 0, ready: 0, delayed: 0 });
+  });
+
+  await t.test('a delayed job waits, and a dead worker\u2019s job returns when its lease ends', async (t) => {
+    const queue = new DatabaseJobQueue(db, { leaseMs: 300, pollMs: 20, workers: 1, longestJobMs: 60_000 });
+    await queue.enqueue({ job: 'abandoned' });
+    const claimed = await claimJob(db, 300);
+    t.same(claimed?.message, { job: 'abandoned' }, 'a worker takes it, then dies');
+    await queue.enqueue({ job: 'later' }, { delay: Temporal.Duration.from({ milliseconds: 400 }) });
+    const started = Date.now();
+    const seen: { job: string; at: number }[] = [];
+    const stop = listenUntil(queue, (message) => void seen.push({ ...message, at: Date.now() - started }));
+    await eventually(() => seen.length === 2, 5000, 'both jobs');
+    await stop();
+    const at = Object.fromEntries(seen.map((s) => [s.job, s.at]));
+    t.ok(at.abandoned! >= 200, `the abandoned job ran after its lease (${at.abandoned} ms)`);
+    t.ok(at.later! >= 350, `the delayed job ran after its delay (${at.later} ms)`);
+  });
+
+  await t.test('a running job keeps its lease; one that hangs too long is let go and runs again', async (t) => {
+    const slow = new DatabaseJobQueue(db, { leaseMs: 150, pollMs: 20, workers: 2, longestJobMs: 60_000 });
+    await slow.enqueue({ job: 'slow' });
+    let runs = 0;
+    const stopSlow = listenUntil(slow, () => {
+      runs++;
+      return new Promise<void>((resolve) => setTimeout(resolve, 600));
+    });
+    await eventually(async () => (await slow.getDepth()).queued === 0, 5000, 'the slow job');
+    await stopSlow();
+    t.equal(runs, 1, 'a job running past its lease is renewed, not taken by another worker');
+
+    const queue = new DatabaseJobQueue(db, { leaseMs: 200, pollMs: 20, workers: 1, longestJobMs: 300 });
+    await queue.enqueue({ job: 'stuck once' });
+    let calls = 0;
+    const stop = listenUntil(queue, () => (++calls === 1 ? new Promise<void>(() => {}) : undefined));
+    await eventually(() => calls >= 2, 5000, 'the second run');
+    await stop();
+    t.same(await queue.getDepth(), { queued: 0, ready: 0, delayed: 0 }, 'done after the second run');
+  });
+
+  await t.test('jobs sharing an ordering key run one after another', async (t) => {
+    const queue = new DatabaseJobQueue(db, { leaseMs: 60_000, pollMs: 20, workers: 4, longestJobMs: 60_000 });
+    for (let i = 0; i < 5; i++) await queue.enqueue({ i }, { orderingKey: 'same-inbox' });
+    const order: number[] = [];
+    let running = 0;
+    let overlapped = false;
+    const stop = listenUntil(queue, async (message: { i: number }) => {
+      running++;
+      if (running > 1) overlapped = true;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      order.push(message.i);
+      running--;
+    });
+    await eventually(() => order.length === 5, 5000, 'ordered jobs');
+    await stop();
+    t.same(order, [0, 1, 2, 3, 4]);
+    t.notOk(overlapped);
+  });
+});

@@ -1,0 +1,158 @@
+// A stand-in for another fediverse server on loopback: it serves actor documents with real keys, records
+// what is posted to its inboxes, and signs requests as its actors, so tests can play a remote server
+// (honest or hostile) against ours over real HTTP.
+import { createHash, randomUUID, webcrypto } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportSpki, signRequest } from '@fedify/fedify';
+
+type Test = import('tap').Test;
+
+export interface RemoteActor {
+  id: string;
+  keyId: string;
+  privateKey: webcrypto.CryptoKey;
+  rotate(): Promise<void>;
+}
+
+export interface Delivery {
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: any;
+}
+
+export class RemoteServer {
+  readonly server: Server;
+  origin = '';
+  readonly received: Delivery[] = [];
+  /** Extra routes: path → handler, for documents a test wants to control (huge, slow, spoofed). */
+  readonly routes = new Map<string, (req: IncomingMessage, res: ServerResponse) => void>();
+  readonly #documents = new Map<string, unknown>();
+
+  constructor() {
+    this.server = createServer((req, res) => this.#handle(req, res));
+  }
+
+  static async start(t: Test, host = '127.0.0.1'): Promise<RemoteServer> {
+    const remote = new RemoteServer();
+    await new Promise<void>((resolve) => remote.server.listen(0, host, resolve));
+    remote.origin = `http://${host}:${(remote.server.address() as AddressInfo).port}`;
+    t.teardown(() => new Promise<void>((resolve) => remote.server.close(() => resolve())).then(() => remote.server.closeAllConnections()));
+    return remote;
+  }
+
+  #handle(req: IncomingMessage, res: ServerResponse) {
+    const path = (req.url ?? '/').split('?')[0]!;
+    const custom = this.routes.get(path);
+    if (custom) return custom(req, res);
+    if (req.method === 'POST') {
+      let body = '';
+      req.on('data', (chunk) => (body += chunk));
+      req.on('end', () => {
+        this.received.push({ path, headers: req.headers, body: JSON.parse(body) });
+        res.writeHead(202).end();
+      });
+      return;
+    }
+    const document = this.#documents.get(path);
+    if (!document) return res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': 'application/activity+json' }).end(JSON.stringify(document));
+  }
+
+  /** A Person at `/users/<name>` with an RSA key, an inbox and a shared inbox. */
+  async actor(name: string, extra: Record<string, unknown> = {}): Promise<RemoteActor> {
+    const id = `${this.origin}/users/${name}`;
+    const keyId = `${id}#main-key`;
+    const publish = async (publicKey: webcrypto.CryptoKey) => {
+      this.#documents.set(`/users/${name}`, {
+        '@context': ['https://www.w3.org/ns/activitystreams', 'https://w3id.org/security/v1'],
+        id,
+        type: 'Person',
+        preferredUsername: name,
+        name: name[0]!.toUpperCase() + name.slice(1),
+        inbox: `${id}/inbox`,
+        outbox: `${id}/outbox`,
+        followers: `${id}/followers`,
+        endpoints: { sharedInbox: `${this.origin}/inbox` },
+        publicKey: { id: keyId, owner: id, publicKeyPem: await exportSpki(publicKey) },
+        ...extra,
+      });
+    };
+    const generate = () =>
+      webcrypto.subtle.generateKey({ name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }, true, ['sign', 'verify']);
+    const pair = await generate();
+    await publish(pair.publicKey);
+    const actor: RemoteActor = {
+      id,
+      keyId,
+      privateKey: pair.privateKey,
+      async rotate() {
+        const next = await generate();
+        actor.privateKey = next.privateKey;
+        await publish(next.publicKey);
+      },
+    };
+    return actor;
+  }
+
+  serve(path: string, document: unknown) {
+    this.#documents.set(path, document);
+  }
+
+  activityId = () => `${this.origin}/activities/${randomUUID()}`;
+
+  inboxPosts = (type?: string) => this.received.filter((d) => !type || d.body?.type === type);
+}
+
+export type SignOptions = {
+  /** Which headers a draft-cavage signature covers; default (request-target) host date digest. */
+  covered?: string[];
+  algorithm?: string;
+  date?: Date;
+  /** Sent instead of the signed body, to tamper with it. */
+  sendBody?: string;
+  keyId?: string;
+};
+
+/** Posts `activity` to `url`, signed draft-cavage style by `actor` with our own signer (to bend the rules). */
+export async function postSigned(url: string, activity: unknown, actor: RemoteActor, options: SignOptions = {}) {
+  const body = JSON.stringify(activity);
+  const target = new URL(url);
+  const headers: Record<string, string> = {
+    host: target.host,
+    date: (options.date ?? new Date()).toUTCString(),
+    digest: `SHA-256=${createHash('sha256').update(body).digest('base64')}`,
+    'content-type': 'application/activity+json',
+  };
+  const covered = options.covered ?? ['(request-target)', 'host', 'date', 'digest'];
+  const text = covered.map((name) => `${name}: ${name === '(request-target)' ? `post ${target.pathname}` : headers[name]}`).join('\n');
+  const signature = Buffer.from(await webcrypto.subtle.sign('RSASSA-PKCS1-v1_5', actor.privateKey, new TextEncoder().encode(text))).toString('base64');
+  headers.signature = `keyId="${options.keyId ?? actor.keyId}",algorithm="${options.algorithm ?? 'rsa-sha256'}",headers="${covered.join(' ')}",signature="${signature}"`;
+  const response = await fetch(url, { method: 'POST', headers, body: options.sendBody ?? body });
+  return { status: response.status, body: await response.text() };
+}
+
+/**
+ * Posts `activity` signed with RFC 9421 HTTP Message Signatures by Fedify's signer, optionally over only
+ * some `components`, or sending another body than the one signed.
+ */
+export async function postSignedRfc9421(url: string, activity: unknown, actor: RemoteActor, options: { components?: string[]; sendBody?: string } = {}) {
+  const request = new Request(url, { method: 'POST', headers: { 'content-type': 'application/activity+json' }, body: JSON.stringify(activity) });
+  const signed = await signRequest(request, actor.privateKey, new URL(actor.keyId), {
+    spec: 'rfc9421',
+    ...(options.components && { rfc9421: { components: options.components.map((value) => ({ value, params: {} })) } }),
+  });
+  const response = await fetch(options.sendBody === undefined ? signed : new Request(signed, { body: options.sendBody }));
+  return { status: response.status, body: await response.text() };
+}
+
+/** Polls `check` until it returns a truthy value, for at most `ms`. */
+export async function eventually<T>(check: () => Promise<T> | T, ms = 10_000, what = 'condition'): Promise<Exclude<T, 0 | '' | false | null | undefined>> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value as Exclude<T, 0 | '' | false | null | undefined>;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
