@@ -8,6 +8,7 @@ import { viewerFromToken } from '../accounts/domain.ts';
 import { AppError } from '../errors.ts';
 import accountPages from './account-pages.ts';
 import { checkCsrf } from './csrf.ts';
+import homePages from './home-pages.ts';
 import { errorPage } from './layout.ts';
 import neighbourhoodPages from './neighbourhood-pages.ts';
 import { context, send } from './respond.ts';
@@ -93,6 +94,7 @@ const pages: FastifyPluginAsync = async (app) => {
   await app.register(accountPages);
   await app.register(neighbourhoodPages);
   await app.register(threadPages);
+  await app.register(homePages);
 };
 
 export default pages;
