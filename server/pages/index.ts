@@ -51,7 +51,8 @@ const pages: FastifyPluginAsync = async (app) => {
   });
 
   app.addHook('onSend', async (_request, reply, payload) => {
-    reply.headers(securityHeaders);
+    // A route may have set a stricter value (a page showing a secret URL sends no Referer at all).
+    for (const [name, value] of Object.entries(securityHeaders)) if (!reply.hasHeader(name)) reply.header(name, value);
     return payload;
   });
 
