@@ -136,7 +136,7 @@ ${errorSummary(data.error)}
   <form method="post" action="/following/sets">
     ${csrfField(ctx)}
     ${field('name', 'Name of a new set', { required: true, maxLength: 100 })}
-    <p class="field"><input type="checkbox" id="f-shared" name="shared" value="1"> <label for="f-shared">Share it with a link</label></p>
+    <p class="field check"><input type="checkbox" id="f-shared" name="shared" value="1"> <label for="f-shared">Share it with a link</label></p>
     <p><button type="submit">Make the set</button></p>
   </form>
 </section>
