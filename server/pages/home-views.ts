@@ -116,7 +116,7 @@ function setSection(ctx: PageContext, data: FollowingPageData, entry: FollowingP
 export function followingPage(ctx: PageContext, data: FollowingPageData) {
   const fresh = data.newToken
     ? html`<div class="notice" role="status"><p><strong>Your private feed URLs</strong>${data.newToken.label ? html` (${data.newToken.label})` : null}. Copy them now: they are shown only once.</p>
-<dl class="details">${Object.entries({ 'Home (Atom)': data.newToken.urls.homeAtom, 'Home (RSS)': data.newToken.urls.homeRss, 'Digest (Atom)': data.newToken.urls.digestAtom, 'Digest (RSS)': data.newToken.urls.digestRss }).map(
+<dl class="details feed-urls">${Object.entries({ 'Home (Atom)': data.newToken.urls.homeAtom, 'Home (RSS)': data.newToken.urls.homeRss, 'Digest (Atom)': data.newToken.urls.digestAtom, 'Digest (RSS)': data.newToken.urls.digestRss }).map(
       ([label, url]) => html`<dt>${label}</dt><dd><code class="share-url">${url}</code></dd>`,
     )}</dl></div>`
     : null;
