@@ -1,6 +1,9 @@
 // End to end in headless Chromium against a listening server: neighbours register, start a neighbourhood,
-// post an event, reply from a second browser, like, edit; every page passes an accessibility check and
+// post an event, reply from a second browser and see it appear live in the first, like, edit; a follower's
+// home page and the neighbourhood page take in new threads live; every page passes an accessibility check and
 // no stored script, from a local post or a remote one, ever runs. Screenshots go to test-output/screenshots/.
+// The browser reaches the server as http://forum.test (its PUBLIC_URL), so pages and their websocket streams
+// share the origin the server knows as its own, exactly as in production.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
@@ -81,9 +84,13 @@ t.test('neighbours in a browser', async (t) => {
   await migrate(db);
   const app = await buildApp({ config: testConfig({ PUBLIC_URL: 'http://forum.test' }), db, logger: false });
   t.teardown(() => app.close());
-  const base = (await app.listen({ host: '127.0.0.1', port: 0 })).replace('localhost', '127.0.0.1');
+  const listening = new URL(await app.listen({ host: '127.0.0.1', port: 0 }));
+  const base = 'http://forum.test';
 
-  const browser: Browser = await chromium.launch({ executablePath: chromiumPath, args: launchArgs });
+  const browser: Browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: [...launchArgs, `--host-resolver-rules=MAP forum.test 127.0.0.1:${listening.port}`],
+  });
   t.teardown(() => browser.close());
   const newContext = async (options: Parameters<Browser['newContext']>[0]): Promise<BrowserContext> => {
     const context = await browser.newContext(options);
@@ -140,15 +147,21 @@ t.test('neighbours in a browser', async (t) => {
     await bob.getByRole('link', { name: 'Park Road' }).click();
     await bob.getByRole('button', { name: 'Join Park Road' }).click();
     await survey(t, bob, 'neighbourhood');
+    await alice.locator('ol.replies[data-live="on"]').waitFor({ state: 'attached' });
+    await alice.evaluate('window.__stillThisPage = true');
     await bob.goto(threadUrl);
     t.match(await bob.locator('.details').innerText(), /samedi 5 juin 2027.*13:00/s, 'his language and zone');
     await bob.getByLabel('Reply to the thread').fill('Count me in, I will bring **cake**.');
     await bob.getByRole('button', { name: 'Post reply' }).click();
     await bob.waitForURL(/#reply-\d+$/);
 
-    // Live insertion arrives with the websocket streams; until then the page shows it on the next load.
-    await alice.reload();
-    t.ok(await alice.getByText('Count me in').isVisible(), 'the reply appears for the first neighbour');
+    // Live: the first neighbour's page takes the reply in from the websocket, without a reload.
+    await alice.getByText('Count me in').waitFor();
+    t.equal(await alice.evaluate('window.__stillThisPage'), true, 'the reply appears for the first neighbour without a reload');
+    t.equal(await alice.locator('.reply strong').first().innerText(), 'cake', 'rendered by the server, as on the page');
+    t.equal(await alice.locator('.reply').first().locator('time').getAttribute('lang'), 'en-GB', 'in her own language');
+    await alice.waitForFunction(`document.querySelector('[role="status"][aria-live="polite"]').textContent.includes('New reply from bob')`);
+    t.pass('a polite live region announces it');
     await alice.locator('.reply').first().getByText('Reply', { exact: true }).click();
     await alice.locator('.reply').first().getByLabel('Your reply').fill('Lovely, thank you!');
     await alice.locator('.reply').first().getByRole('button', { name: 'Post reply' }).click();
@@ -174,6 +187,77 @@ t.test('neighbours in a browser', async (t) => {
     await survey(t, bob, 'login');
   });
 
+  await t.test('new threads appear live on the neighbourhood page and on a follower\u2019s home', async (t) => {
+    const carol = await (await newContext({ viewport: desktop, locale: 'en-GB', timezoneId: 'Europe/London' })).newPage();
+    await register(carol, base, 'carol');
+    await carol.goto(`${base}/neighbourhoods/park-road`);
+    t.equal(await carol.locator('link[rel="alternate"][type="application/atom+xml"]').getAttribute('href'), '/feeds/neighbourhoods/park-road/threads.atom', 'feed readers find the feed');
+    await carol.getByRole('button', { name: 'Follow Park Road' }).click();
+    await carol.getByRole('button', { name: 'Unfollow' }).waitFor();
+    t.ok(await carol.getByRole('button', { name: 'Join Park Road' }).isVisible(), 'following is not joining');
+    await carol.getByRole('link', { name: 'Home', exact: true }).click();
+    await carol.waitForURL(`${base}/home`);
+    await carol.locator('ol.feed[data-live="on"]').waitFor();
+    await carol.evaluate('window.__stillThisPage = true');
+    const street = await alice.context().newPage();
+    await street.goto(`${base}/neighbourhoods/park-road`);
+    await street.locator('ol.thread-list[data-live="on"]').waitFor();
+    await street.evaluate('window.__stillThisPage = true');
+
+    await bob.goto(`${base}/neighbourhoods/park-road/threads/new?kind=want`);
+    await bob.getByLabel('Title').fill('Lost cat <b>Tibbles</b>');
+    await bob.getByLabel('Wanted').fill('Tibbles, a ginger cat');
+    await bob.getByLabel('Message').fill('Last seen on the wall at number 8.');
+    await bob.getByRole('button', { name: 'Post want' }).click();
+    await bob.waitForURL(/\/threads\/\d+$/);
+
+    for (const [page, label] of [[street, 'the neighbourhood page'], [carol, 'the follower\u2019s home']] as const) {
+      await page.getByRole('link', { name: 'Lost cat <b>Tibbles</b>' }).waitFor();
+      t.equal(await page.evaluate('window.__stillThisPage'), true, `the new thread appears live on ${label}`);
+      t.equal(await page.locator('.thread-list b').count(), 0, `${label}: the title is text, not markup`);
+    }
+    await carol.waitForFunction(`document.querySelector('[role="status"]').textContent.includes('New thread in Park Road')`);
+    t.pass('the home page announces it');
+
+    // Edited and deleted posts are marked where they are shown.
+    await bob.getByRole('link', { name: 'Edit' }).click();
+    await bob.getByLabel('Title').fill('Lost cat, found');
+    await bob.getByRole('button', { name: 'Save changes' }).click();
+    await bob.waitForURL(/\/threads\/\d+$/);
+    await street.getByRole('link', { name: 'Lost cat, found' }).waitFor();
+    await carol.getByRole('link', { name: 'Lost cat, found' }).waitFor();
+    t.pass('an edit shows live');
+    bob.once('dialog', (dialog) => void dialog.accept());
+    await bob.getByRole('button', { name: 'Delete thread' }).click();
+    await bob.waitForURL(`${base}/neighbourhoods/park-road`);
+    await street.getByText('This thread was deleted.').waitFor();
+    t.pass('a deletion shows live');
+    await street.close();
+
+    await survey(t, carol, 'home');
+    await carol.getByRole('link', { name: 'What you follow, sets and feeds' }).click();
+    await carol.getByLabel('Name of a new set').fill('Walks');
+    await carol.getByLabel('Share it with a link').check();
+    await carol.getByRole('button', { name: 'Make the set' }).click();
+    await carol.getByLabel('Add to Walks').selectOption({ label: 'Park Road' });
+    await carol.getByRole('button', { name: 'Add', exact: true }).click();
+    await carol.getByRole('link', { name: 'this link' }).waitFor();
+    await carol.getByLabel('What it is for').fill('my feed reader');
+    await carol.getByRole('button', { name: 'Make a private feed URL' }).click();
+    t.match(await carol.locator('.notice').innerText(), /http:\/\/forum\.test\/feeds\/private\/\S+\/home\.atom/, 'the private feed URL, shown once');
+    await survey(t, carol, 'following');
+    await carol.getByRole('link', { name: 'this link' }).click();
+    await survey(t, carol, 'shared-set');
+    await carol.goto(`${base}/home`);
+    await carol.getByLabel('Set').selectOption({ label: 'Walks' });
+    await carol.getByLabel('Kind').selectOption('event');
+    await carol.getByRole('button', { name: 'Filter' }).click();
+    await carol.waitForURL(/\/home\?set=\d+&kind=event/);
+    t.same(await carol.locator('.thread-summary h3').allInnerTexts(), ['Street party'], 'filtered by set and kind');
+    await carol.goto(`${base}/digest?period=weekly`);
+    await survey(t, carol, 'digest');
+  });
+
   await t.test('with JavaScript off, reading, previewing and replying all work', async (t) => {
     const page = await (await newContext({ viewport: phone, javaScriptEnabled: false })).newPage();
     await page.goto(`${base}/login?next=${encodeURIComponent(new URL(threadUrl).pathname)}`);
@@ -188,6 +272,9 @@ t.test('neighbours in a browser', async (t) => {
     await page.waitForURL(/#reply-\d+$/);
     t.ok(await page.getByText('No script here, just').isVisible(), 'the reply is posted');
     t.match(await page.locator('.details').innerText(), /UTC/, 'without the script, times say which zone they are in');
+    await page.goto(`${base}/home`);
+    await page.getByRole('link', { name: 'Street party' }).first().waitFor();
+    t.equal(await page.locator('[data-live]').count(), 0, 'the home feed is a plain list without the script');
   });
 
   await t.test('stored scripts never run, from local posts or remote content', async (t) => {

@@ -131,14 +131,15 @@ eachDatabase('RSS, Atom and iCalendar feeds, private feed tokens, digests', asyn
     const page = await alice.get('/digest?period=weekly');
     t.equal(page.status, 200);
     t.match(page.headers['content-type'], /text\/html/);
-    t.match(page.body, /Street party; bring chairs, tables &#38; &#60;cake&#62;/);
+    t.match(page.body, /Street party; bring chairs, tables &amp; &lt;cake&gt;/);
+    t.match(page.body, /<link rel="stylesheet" href="\/static\/site.css">/, 'the digest is a page in the site layout');
 
     const token = (await alice.post('/api/feed-tokens', {})).body.feedToken;
     for (const key of ['digestAtom', 'digestRss']) {
       const parsed = await parseFeed((await client.get(`${new URL(token.urls[key]).pathname}?period=weekly`)).body);
       t.equal(parsed.items.length, 1);
       t.match(parsed.items[0]!.title, /^Your weekly digest/);
-      t.match(parsed.items[0]!.description, /<a href="http:\/\/forum\.test\/threads\/\d+">Bins<\/a> in Park Road &#38; Co \(new, 1 new reply\)/);
+      t.match(parsed.items[0]!.description, /<a href="http:\/\/forum\.test\/threads\/\d+">Bins<\/a> in Park Road &amp; Co \(new, 1 new reply\)/);
     }
   });
 });

@@ -348,4 +348,187 @@ eachDatabase('web pages', async (t, database) => {
       t.match(body, /&lt;script&gt;window.__xss=1&lt;\/script&gt;/, `${url} shows the text escaped`);
     }
   });
+
+  await t.test('a network-weaver\u2019s pages with JavaScript off: follow, home feed, sets, feed URLs, digest', async (t) => {
+    const erin = new Visitor(app);
+    await erin.register('erin');
+    const empty = await erin.get('/home');
+    t.equal(empty.statusCode, 200);
+    t.match(empty.body, /<a href="\/home" aria-current="page">Home<\/a>/, 'the header links home');
+    t.match(empty.body, /Find neighbourhoods<\/a> and follow them/);
+    t.equal((await new Visitor(app).get('/home')).headers.location, '/login?next=%2Fhome', 'sign in first');
+
+    const park = await erin.get('/neighbourhoods/park-road');
+    t.match(park.body, /<link rel="alternate" type="application\/atom\+xml" title="Park Road: threads \(Atom\)" href="\/feeds\/neighbourhoods\/park-road\/threads.atom">/);
+    t.match(park.body, /<link rel="alternate" type="application\/rss\+xml"[^>]+href="\/feeds\/neighbourhoods\/park-road\/threads.rss">/);
+    t.match(park.body, /<link rel="alternate" type="text\/calendar"[^>]+href="\/feeds\/neighbourhoods\/park-road\/events.ics">/);
+    t.match(park.body, /<a href="\/feeds\/neighbourhoods\/park-road\/events.ics">/, 'the feeds are linked in the page too');
+    t.match(park.body, /action="\/neighbourhoods\/park-road\/follow"/);
+    for (const file of ['threads.atom', 'threads.rss', 'events.ics']) t.equal((await erin.get(`/feeds/neighbourhoods/park-road/${file}`)).statusCode, 200, file);
+    t.equal((await erin.post('/neighbourhoods/park-road/follow', {})).statusCode, 303);
+    const followed = await erin.get('/neighbourhoods/park-road');
+    t.match(followed.body, /action="\/neighbourhoods\/park-road\/unfollow"/);
+    t.match(followed.body, /action="\/neighbourhoods\/park-road\/join"/, 'following is not joining');
+    t.notMatch(followed.body, /You are a member here/);
+
+    // More than a page of posts, so the feed has somewhere older to go.
+    const notes: string[] = [];
+    for (let i = 1; i <= 21; i++) {
+      const note = await bob.post('/neighbourhoods/park-road/threads', { kind: 'discussion', title: `Note ${i}`, body: `Number ${i}` });
+      t.equal(note.statusCode, 303);
+      notes.push(String(note.headers.location));
+    }
+    await alice.post(`${notes[0]}/replies`, { body: 'Replying to the _first_ note' });
+    const home = await erin.get('/home');
+    t.match(home.body, /class="feed-reply"[\s\S]*Re: <a href="\/threads\/\d+#reply-\d+">Note 1<\/a>[\s\S]*<em>first<\/em>/, 'replies are in the feed too');
+    t.match(home.body, /<ol class="thread-list feed" data-stream="home">/, 'the list listens to the home stream');
+    const firstPage = [...home.body.matchAll(/id="(thread|feed-reply)-(\d+)"/g)].map((m) => m[0]);
+    t.equal(firstPage.length, 20);
+    t.match(home.body, /Note 21<[\s\S]*Note 20<[\s\S]*Note 3</, 'newest first');
+    const older = /<a href="(\/home\?cursor=[^"]+)" rel="next">Older<\/a>/.exec(home.body);
+    t.ok(older, 'an Older link');
+    const second = await erin.get(older![1]!.replaceAll('&amp;', '&'));
+    const secondPage = [...second.body.matchAll(/id="(thread|feed-reply)-(\d+)"/g)].map((m) => m[0]);
+    t.ok(secondPage.length > 0 && secondPage.every((id) => !firstPage.includes(id)), 'the older page carries on where the first stopped');
+    t.match(second.body, /Ladder to lend/);
+
+    const offers = await erin.get('/home?kind=offer&set=&place=');
+    t.match(offers.body, /Ladder to lend/);
+    t.notMatch(offers.body, /Note 21/);
+    t.match(offers.body, /data-stream="home" data-kind="offer"/);
+    const walkley = await erin.get('/home?place=Walkley');
+    t.match(walkley.body, /Note 21/);
+    t.notMatch(walkley.body, /data-stream/, 'no live updates where they could not be filtered');
+    t.notMatch((await erin.get('/home?place=Nowhere')).body, /Note 21/);
+    t.match((await erin.get('/home?lat=53.38&lng=-1.49&within=50')).body, /Note 21/, 'near a point');
+    t.notMatch((await erin.get('/home?lat=10&lng=10&within=1')).body, /Note 21/);
+    t.match((await erin.get('/home?lat=53.38&lng=-1.49')).body, /Say within how many kilometres/);
+    t.match((await erin.get('/home?lat=north&lng=1&within=1')).body, /latitude between -90 and 90/);
+    t.equal((await erin.get('/home?kind=party')).statusCode, 400);
+
+    await erin.get('/following');
+    const made = await erin.post('/following/sets', { name: 'Walks' });
+    t.equal(made.statusCode, 303);
+    const setId = /#set-(\d+)$/.exec(String(made.headers.location))![1]!;
+    const parkId = /name="neighbourhoodId" value="(\d+)"|<option value="(\d+)">Park Road</.exec((await erin.get('/following')).body)!.slice(1).find(Boolean)!;
+    t.equal((await erin.post(`/following/sets/${setId}/add`, { neighbourhoodId: parkId })).statusCode, 303);
+    const listed = await erin.get('/following');
+    t.match(listed.body, new RegExp(`id="set-${setId}"[\\s\\S]*href="/neighbourhoods/park-road">Park Road</a>[\\s\\S]*action="/following/sets/${setId}/remove"`));
+    t.match(listed.body, /Private: only you see it/);
+    t.equal((await erin.post('/following/sets', { name: 'Walks' })).statusCode, 409, 'a set name once per member');
+    t.equal((await bob.post(`/following/sets/${setId}/add`, { neighbourhoodId: parkId })).statusCode, 404, 'another member\u2019s set is not there');
+    t.match((await erin.get(`/home?set=${setId}`)).body, /Note 21/, 'the feed of one set');
+    t.equal((await erin.post(`/following/sets/${setId}/share`, { shared: '1' })).statusCode, 303);
+    const shareUrl = /<code class="share-url">http:\/\/forum\.test(\/shared-sets\/[^<]+)<\/code>/.exec((await erin.get('/following')).body)?.[1];
+    t.ok(shareUrl, 'the shareable URL');
+    const shared = await new Visitor(app).get(shareUrl!);
+    t.equal(shared.statusCode, 200);
+    t.match(shared.body, /shared by <a href="\/members\/erin">@erin<\/a>[\s\S]*Park Road/);
+    await erin.post(`/following/sets/${setId}/share`, { shared: '0' });
+    t.equal((await new Visitor(app).get(shareUrl!)).statusCode, 404, 'unshared, the link stops working');
+    t.equal((await erin.post(`/following/sets/${setId}/remove`, { neighbourhoodId: parkId })).statusCode, 303);
+    t.match((await erin.get('/following')).body, /No neighbourhoods in this set yet/);
+    t.equal((await erin.post(`/following/sets/${setId}/delete`, {})).statusCode, 303);
+    t.notMatch((await erin.get('/following')).body, new RegExp(`id="set-${setId}"`));
+
+    const token = await erin.post('/following/feed-tokens', { label: 'my reader' });
+    t.equal(token.statusCode, 200);
+    t.equal(token.headers['referrer-policy'], 'no-referrer', 'the page with the secret does not leak it in a Referer');
+    const feedPath = /http:\/\/forum\.test(\/feeds\/private\/[^/]+\/home\.atom)/.exec(token.body)![1]!;
+    t.equal((await new Visitor(app).get(feedPath)).statusCode, 200, 'the private feed URL works');
+    const tokens = await erin.get('/following');
+    t.notMatch(tokens.body, /\/feeds\/private\//, 'the URL is shown only once');
+    const revoke = /action="(\/following\/feed-tokens\/\d+\/revoke)"/.exec(tokens.body)![1]!;
+    t.match(tokens.body, /my reader/);
+    t.equal((await erin.post(revoke, {})).statusCode, 303);
+    t.equal((await new Visitor(app).get(feedPath)).statusCode, 404, 'revoked, it stops working');
+
+    const digest = await erin.get('/digest');
+    t.equal(digest.statusCode, 200);
+    t.match(digest.body, /<link rel="stylesheet" href="\/static\/site.css">/, 'in the site layout');
+    t.match(digest.body, /<h1>Your daily digest<\/h1>[\s\S]*Note 21/);
+    t.match(digest.body, /href="\/digest\?period=daily" aria-current="page"/);
+    t.match((await erin.get('/digest?period=weekly')).body, /<h1>Your weekly digest<\/h1>/);
+    t.equal((await erin.get('/digest?period=hourly')).statusCode, 400);
+    t.equal((await new Visitor(app).get('/digest')).statusCode, 303, 'sign in first');
+
+    const unfollowed = await erin.post('/neighbourhoods/park-road/unfollow', { back: '/following' });
+    t.equal(unfollowed.headers.location, '/following', 'back where the button was');
+    await erin.post('/neighbourhoods/park-road/follow', {});
+    t.equal((await erin.post('/neighbourhoods/park-road/unfollow', { back: '//evil.example/' })).headers.location, '/', 'never off-site');
+    t.notMatch((await erin.get('/home')).body, /Note 21/, 'unfollowed, gone from the feed');
+  });
+
+  await t.test('fragments for live updates are the pages\u2019 own markup', async (t) => {
+    const list = await bob.get('/neighbourhoods/park-road');
+    const threadId = /id="thread-(\d+)"/.exec(list.body)![1]!;
+    const summary = await bob.get(`/fragments/threads/${threadId}`);
+    t.equal(summary.statusCode, 200);
+    t.match(summary.body, new RegExp(`^<li class="thread-summary kind-discussion" id="thread-${threadId}">`));
+    t.equal(summary.headers['cache-control'], 'private, no-store');
+    t.match(String(summary.headers['content-security-policy']), /script-src 'self'/);
+    t.match((await bob.get(`/fragments/threads/${threadId}?view=feed`)).body, /in <a href="\/neighbourhoods\/park-road">Park Road<\/a>/);
+    const posted = await alice.post(`/threads/${threadId}/replies`, { body: 'A **reply**' });
+    const replyId = /#reply-(\d+)$/.exec(String(posted.headers.location))![1]!;
+    const tree = await bob.get(`/fragments/replies/${replyId}`);
+    t.match(tree.body, new RegExp(`^<li id="reply-${replyId}" class="reply">`));
+    t.match(tree.body, /<strong>reply<\/strong>/);
+    t.match(tree.body, /action="\/replies\/\d+\/like"/, 'the same controls as on the page');
+    t.match((await alice.get(`/fragments/replies/${replyId}`)).body, /action="\/replies\/\d+\/delete"/, 'the author sees their own controls');
+    t.match((await bob.get(`/fragments/replies/${replyId}?view=feed`)).body, new RegExp(`^<li class="feed-reply" id="feed-reply-${replyId}">`));
+    t.equal((await bob.get('/fragments/replies/999999')).statusCode, 404);
+    t.equal((await bob.get('/fragments/threads/abc')).statusCode, 400);
+    t.equal((await bob.get(`/fragments/threads/${threadId}?view=other`)).statusCode, 400);
+  });
+
+  await t.test('the new pages escape what members wrote', async (t) => {
+    const payload = '<script>window.__xss=1</script><img src=x onerror="window.__xss=1">';
+    const frank = new Visitor(app);
+    await frank.register('frank');
+    await frank.get('/');
+    await frank.post('/neighbourhoods/xss-road/follow', {});
+    await frank.post('/neighbourhoods/park-road/follow', {});
+    const made = await frank.post('/following/sets', { name: `Set ${payload}` });
+    const setId = /#set-(\d+)$/.exec(String(made.headers.location))![1]!;
+    await frank.post(`/following/sets/${setId}/share`, { shared: '1' });
+    await frank.post('/following/feed-tokens', { label: `Label ${payload}` });
+    const xssThread = /id="thread-(\d+)"/.exec((await frank.get('/neighbourhoods/xss-road')).body)![1]!;
+    await alice.post(`/threads/${xssThread}/replies`, { body: `Reply ${payload}` });
+    const shareUrl = /<code class="share-url">http:\/\/forum\.test(\/shared-sets\/[^<]+)<\/code>/.exec((await frank.get('/following')).body)![1]!;
+    for (const url of ['/home', '/following', '/digest?period=weekly', shareUrl, `/fragments/threads/${xssThread}?view=feed`]) {
+      const body = (await frank.get(url)).body;
+      t.notMatch(body, /<script>window|<img src="?x"? onerror|javascript:/i, `${url} carries no live payload`);
+      t.match(body, /&lt;script&gt;window.__xss=1&lt;\/script&gt;/, `${url} shows the text escaped`);
+    }
+  });
+
+  await t.test('every new form refuses a post without this visitor\u2019s token and changes nothing', async (t) => {
+    const grace = new Visitor(app);
+    await grace.register('grace');
+    await grace.post('/neighbourhoods/park-road/follow', {});
+    await grace.post('/following/sets', { name: 'Mine' });
+    await grace.post('/following/feed-tokens', { label: 'reader' });
+    const page = (await grace.get('/following')).body;
+    const setId = /id="set-(\d+)"/.exec(page)![1]!;
+    const tokenId = /\/following\/feed-tokens\/(\d+)\/revoke/.exec(page)![1]!;
+    const parkId = /<option value="(\d+)">Park Road</.exec(page)![1]!;
+    const forms: [string, Record<string, string>][] = [
+      ['/neighbourhoods/park-road/follow', {}],
+      ['/neighbourhoods/park-road/unfollow', {}],
+      ['/following/sets', { name: 'Other' }],
+      [`/following/sets/${setId}/add`, { neighbourhoodId: parkId }],
+      [`/following/sets/${setId}/remove`, { neighbourhoodId: parkId }],
+      [`/following/sets/${setId}/share`, { shared: '1' }],
+      [`/following/sets/${setId}/delete`, {}],
+      ['/following/feed-tokens', { label: 'x' }],
+      [`/following/feed-tokens/${tokenId}/revoke`, {}],
+    ];
+    const before = await snapshot(app.db);
+    for (const [url, fields] of forms) {
+      t.equal((await grace.post(url, fields, null)).statusCode, 400, `${url}: no token`);
+      t.equal((await grace.post(url, fields, 'forged')).statusCode, 403, `${url}: a forged token`);
+      t.equal((await grace.post(url, fields, bob.csrf)).statusCode, 403, `${url}: someone else\u2019s token`);
+    }
+    t.same(await snapshot(app.db), before);
+  });
 });

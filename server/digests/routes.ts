@@ -1,8 +1,9 @@
-// Digests as JSON (/api/digest), as a minimal HTML page (/digest), and as an entry in a private feed.
+// Digests as JSON (/api/digest) and as an entry in a private feed; the page (/digest) is in server/pages.
 import type { FastifyPluginAsync } from 'fastify';
 import { errorSchema } from '../errors.ts';
 import { dateTime, requireViewer } from '../http.ts';
 import { memberByFeedToken } from '../feeds/domain.ts';
+import { escapeHtml } from '../markdown.ts';
 import type { FeedDocument } from '../feeds/formats.ts';
 import { sendFeed } from '../feeds/routes.ts';
 import { presentThread } from '../threads/routes.ts';
@@ -37,13 +38,12 @@ const digestSchema = {
 
 const presentDigest = (digest: Digest) => ({ ...digest, threads: digest.threads.map((t) => ({ ...t, thread: presentThread(t.thread) })) });
 
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const counts = (t: Digest['threads'][number]) =>
   [t.isNew && 'new', t.newReplies && `${t.newReplies} new ${t.newReplies === 1 ? 'reply' : 'replies'}`, t.newLikes && `${t.newLikes} ${t.newLikes === 1 ? 'like' : 'likes'}`]
     .filter(Boolean)
     .join(', ');
 
-/** The digest as an HTML fragment: the page body and the feed entry's content are the same list. */
+/** The digest as the HTML content of its feed entry. */
 function digestHtml(digest: Digest, threadUrl: (id: number) => string): string {
   if (!digest.threads.length) return '<p>Nothing new in the neighbourhoods you follow.</p>';
   const items = digest.threads.map(
@@ -64,18 +64,6 @@ const digestRoutes: FastifyPluginAsync = async (app) => {
       response: { 200: { type: 'object', properties: { digest: digestSchema } }, 400: errorSchema, 401: errorSchema },
     },
   }, async (request) => ({ digest: presentDigest(await digestFor(app.db, requireViewer(request.viewer).id, request.query.period)) }));
-
-  app.get<{ Querystring: { period: DigestPeriod } }>('/digest', {
-    schema: { hide: true, summary: 'Your digest as a page', querystring: periodQuery, response: { 400: errorSchema, 401: errorSchema } },
-  }, async (request, reply) => {
-    const digest = await digestFor(app.db, requireViewer(request.viewer).id, request.query.period);
-    return reply.type('text/html; charset=utf-8').send(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title(digest))}</title></head>
-<body><main><h1>${escapeHtml(title(digest))}</h1>
-${digestHtml(digest, threadUrl)}
-</main></body></html>
-`);
-  });
 
   for (const format of ['rss', 'atom'] as const) {
     app.get<{ Params: { token: string }; Querystring: { period: DigestPeriod } }>(`/feeds/private/:token/digest.${format}`, {

@@ -8,6 +8,7 @@ import { viewerFromToken } from '../accounts/domain.ts';
 import { AppError } from '../errors.ts';
 import accountPages from './account-pages.ts';
 import { checkCsrf } from './csrf.ts';
+import homePages from './home-pages.ts';
 import { errorPage } from './layout.ts';
 import neighbourhoodPages from './neighbourhood-pages.ts';
 import { context, send } from './respond.ts';
@@ -50,7 +51,8 @@ const pages: FastifyPluginAsync = async (app) => {
   });
 
   app.addHook('onSend', async (_request, reply, payload) => {
-    reply.headers(securityHeaders);
+    // A route may have set a stricter value (a page showing a secret URL sends no Referer at all).
+    for (const [name, value] of Object.entries(securityHeaders)) if (!reply.hasHeader(name)) reply.header(name, value);
     return payload;
   });
 
@@ -93,6 +95,7 @@ const pages: FastifyPluginAsync = async (app) => {
   await app.register(accountPages);
   await app.register(neighbourhoodPages);
   await app.register(threadPages);
+  await app.register(homePages);
 };
 
 export default pages;

@@ -22,10 +22,18 @@ export const buttonForm = (ctx: PageContext, action: string, label: Fragment, fi
     ([name, value]) => html`<input type="hidden" name="${name}" value="${value}">`,
   )}<button type="submit"${extra}>${label}</button></form>`;
 
-export function page(ctx: PageContext, title: string, body: Fragment, options: { status?: number } = {}): { status: number; html: Html } {
+/** A feed a page offers to feed readers, announced in its head with `<link rel="alternate">`. */
+export interface AlternateFeed {
+  type: string;
+  title: string;
+  href: string;
+}
+
+export function page(ctx: PageContext, title: string, body: Fragment, options: { status?: number; feeds?: AlternateFeed[] } = {}): { status: number; html: Html } {
   const viewer = ctx.viewer;
   const account = viewer
-    ? html`<li><a href="/neighbourhoods/new">Start a neighbourhood</a></li>
+    ? html`<li><a href="/home"${ctx.path.split('?')[0] === '/home' ? html` aria-current="page"` : null}>Home</a></li>
+        <li><a href="/neighbourhoods/new">Start a neighbourhood</a></li>
         <li><a href="/members/${viewer.username}">@${viewer.username}</a></li>
         <li>${buttonForm(ctx, '/logout', 'Log out')}</li>`
     : html`<li><a href="/login?next=${encodeURIComponent(ctx.path)}">Log in</a></li><li><a href="/register">Join</a></li>`;
@@ -38,7 +46,8 @@ export function page(ctx: PageContext, title: string, body: Fragment, options: {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · ${ctx.instanceName}</title>
 <link rel="stylesheet" href="/static/site.css">
-<script src="/static/site.js" defer></script>
+${(options.feeds ?? []).map((f) => html`<link rel="alternate" type="${f.type}" title="${f.title}" href="${f.href}">
+`)}<script src="/static/site.js" defer></script>
 </head>
 <body data-csrf="${ctx.csrf}">
 <a class="skip" href="#main">Skip to main content</a>

@@ -1,20 +1,21 @@
 // Routes for the directory of neighbourhoods, one neighbourhood's page, starting one, joining and leaving.
 import type { FastifyPluginAsync } from 'fastify';
 import type { ThreadKind } from '../database.ts';
+import * as follows from '../follows/domain.ts';
 import { decodeCursor, encodeCursor, requireViewer } from '../http.ts';
 import { renderMarkdown } from '../markdown.ts';
 import * as neighbourhoods from '../neighbourhoods/domain.ts';
 import * as threads from '../threads/domain.ts';
 import { trusted } from './html.ts';
 import { type DirectoryQuery, directoryPage, type NeighbourhoodDraft, neighbourhoodPage, newNeighbourhoodPage } from './neighbourhood-views.ts';
-import { attempt, context, formBody, seeOther, send, text } from './respond.ts';
+import { attempt, context, formBody, localPath, seeOther, send, text } from './respond.ts';
 
 const handleParams = { type: 'object', required: ['handle'], properties: { handle: text(64) } } as const;
 
 /** A number typed into a form: undefined when left empty, NaN when it is not a number. */
 const decimal = (value: string | undefined) => (value?.trim() ? Number(value.trim().replace(',', '.')) : undefined);
 
-function nearPoint(query: DirectoryQuery): { near?: { latitude: number; longitude: number; withinMetres?: number }; error?: string } {
+export function nearPoint(query: DirectoryQuery): { near?: { latitude: number; longitude: number; withinMetres?: number }; error?: string } {
   const latitude = decimal(query.lat);
   const longitude = decimal(query.lng);
   const within = decimal(query.within);
@@ -87,13 +88,14 @@ const neighbourhoodPages: FastifyPluginAsync = async (app) => {
   }, async (request, reply) => {
     const neighbourhood = await neighbourhoods.neighbourhoodByHandle(app.db, request.params.handle);
     const { kind, cursor } = request.query;
-    const [moderators, role, list] = await Promise.all([
+    const [moderators, role, followed, list] = await Promise.all([
       neighbourhoods.moderatorsOf(app.db, neighbourhood.id),
       neighbourhoods.roleIn(app.db, neighbourhood, request.viewer),
+      request.viewer ? follows.followedIds(app.db, request.viewer.id) : ([] as number[]),
       threads.listThreads(app.db, neighbourhood.handle, { kind, limit: 20, after: decodeCursor(cursor) }),
     ]);
     return send(reply, neighbourhoodPage(context(request, reply), {
-      neighbourhood, moderators, role, threads: list.rows, kind, next: list.next ? encodeCursor(list.next) : null,
+      neighbourhood, moderators, role, following: followed.includes(neighbourhood.id), threads: list.rows, kind, next: list.next ? encodeCursor(list.next) : null,
     }));
   });
 
@@ -105,6 +107,23 @@ const neighbourhoodPages: FastifyPluginAsync = async (app) => {
       return seeOther(reply, `/neighbourhoods/${neighbourhood.handle}`);
     });
   }
+
+  // Following is reading only (server/follows): it brings the posts into the home feed without joining.
+  app.post<{ Params: { handle: string } }>('/neighbourhoods/:handle/follow', {
+    schema: { params: handleParams, body: formBody({}) },
+  }, async (request, reply) => {
+    const neighbourhood = await neighbourhoods.neighbourhoodByHandle(app.db, request.params.handle);
+    await follows.follow(app.db, requireViewer(request.viewer), neighbourhood.id);
+    return seeOther(reply, `/neighbourhoods/${neighbourhood.handle}`);
+  });
+
+  app.post<{ Params: { handle: string }; Body: { back?: string } }>('/neighbourhoods/:handle/unfollow', {
+    schema: { params: handleParams, body: formBody({ back: text(200) }) },
+  }, async (request, reply) => {
+    const neighbourhood = await neighbourhoods.neighbourhoodByHandle(app.db, request.params.handle);
+    await follows.unfollow(app.db, requireViewer(request.viewer), neighbourhood.id);
+    return seeOther(reply, request.body.back ? localPath(request.body.back) : `/neighbourhoods/${neighbourhood.handle}`);
+  });
 };
 
 export default neighbourhoodPages;

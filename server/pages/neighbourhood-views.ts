@@ -6,7 +6,7 @@ import type { Thread } from '../threads/domain.ts';
 import { distance, when } from './format.ts';
 import { errorSummary, field, markdownEditor } from './forms.ts';
 import { html, type Html, trusted } from './html.ts';
-import { buttonForm, csrfField, page, type PageContext } from './layout.ts';
+import { type AlternateFeed, buttonForm, csrfField, page, type PageContext } from './layout.ts';
 
 export const kindNames: Record<ThreadKind, { one: string; many: string }> = {
   discussion: { one: 'Discussion', many: 'Discussions' },
@@ -62,6 +62,8 @@ export interface NeighbourhoodPageData {
   neighbourhood: Neighbourhood;
   moderators: { username: string; display_name: string }[];
   role: 'member' | 'moderator' | null;
+  /** Whether the viewer follows it: its posts reach their home feed. Joining follows too, but one may unfollow. */
+  following: boolean;
   threads: Thread[];
   kind: ThreadKind | undefined;
   next: string | null;
@@ -87,6 +89,12 @@ export function neighbourhoodPage(ctx: PageContext, data: NeighbourhoodPageData)
     : data.role
       ? html`<div class="membership"><p>You are ${data.role === 'moderator' ? 'a moderator' : 'a member'} here.</p> ${buttonForm(ctx, `${base}/leave`, 'Leave', {}, html` class="secondary"`)}</div>`
       : buttonForm(ctx, `${base}/join`, html`Join ${n.name}`);
+  const follow = ctx.viewer
+    ? html`<div class="membership"><p>${data.following ? 'Its posts reach your home feed.' : 'Follow it to see its posts in your home feed, without joining.'}</p> ${
+      buttonForm(ctx, `${base}/${data.following ? 'unfollow' : 'follow'}`, data.following ? 'Unfollow' : html`Follow ${n.name}`, {}, html` class="secondary"`)
+    }</div>`
+    : null;
+  const feeds = neighbourhoodFeeds(n);
   const more = data.next ? `${base}?${new URLSearchParams({ ...(data.kind && { kind: data.kind }), cursor: data.next })}` : null;
   const point = n.latitude !== null && n.longitude !== null
     ? html`<p class="meta">Centre ${n.latitude.toFixed(4)}, ${n.longitude.toFixed(4)}${n.radius_metres ? html`, reaching about ${distance(n.radius_metres, ctx.locale)} around it` : null}</p>`
@@ -96,6 +104,7 @@ export function neighbourhoodPage(ctx: PageContext, data: NeighbourhoodPageData)
   <h1>${n.name}</h1>
   <p class="meta">${n.place_name} · ${n.member_count} ${n.member_count === 1 ? 'member' : 'members'}</p>
   ${membership}
+  ${follow}
   <div class="follow">
     <p>Follow from Mastodon or any other fediverse app: search for</p>
     <p><code class="handle" data-copy>${handle}</code></p>
@@ -117,13 +126,21 @@ export function neighbourhoodPage(ctx: PageContext, data: NeighbourhoodPageData)
 <aside class="about">
   <section aria-labelledby="about-heading"><h2 id="about-heading">About</h2>${n.description ? trusted(renderMarkdown(n.description)) : html`<p>No description yet.</p>`}</section>
   <section aria-labelledby="rules-heading"><h2 id="rules-heading">Rules</h2>${n.rules ? trusted(renderMarkdown(n.rules)) : html`<p>Be kind; the usual neighbourly rules.</p>`}</section>
+  <section aria-labelledby="feeds-heading"><h2 id="feeds-heading">Feeds</h2><ul>${feeds.map((f) => html`<li><a href="${f.href}">${f.title}</a></li>`)}</ul></section>
   <section aria-labelledby="locality-heading"><h2 id="locality-heading">Where</h2><p>${n.place_name}</p>${point}</section>
   <section aria-labelledby="moderators-heading"><h2 id="moderators-heading">Moderators</h2><ul>${data.moderators.map(
     (m) => html`<li><a href="/members/${m.username}">${m.display_name || m.username}</a></li>`,
   )}</ul></section>
 </aside>
-</div>`);
+</div>`, { feeds });
 }
+
+/** The neighbourhood's public feed files (server/feeds), linked on its page and announced in its head. */
+const neighbourhoodFeeds = (n: Neighbourhood): AlternateFeed[] => [
+  { type: 'application/atom+xml', title: `${n.name}: threads (Atom)`, href: `/feeds/neighbourhoods/${n.handle}/threads.atom` },
+  { type: 'application/rss+xml', title: `${n.name}: threads (RSS)`, href: `/feeds/neighbourhoods/${n.handle}/threads.rss` },
+  { type: 'text/calendar', title: `${n.name}: events (iCalendar)`, href: `/feeds/neighbourhoods/${n.handle}/events.ics` },
+];
 
 export interface NeighbourhoodDraft {
   handle?: string;

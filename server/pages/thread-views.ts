@@ -56,24 +56,37 @@ export interface ThreadPageData {
   isMember: boolean;
 }
 
-function replyTree(ctx: PageContext, data: ThreadPageData, byParent: Map<number | null, ReplyInTree[]>, parentId: number | null): Fragment {
-  const children = byParent.get(parentId);
-  if (!children) return null;
-  return html`<ol class="replies"${parentId === null ? html` data-stream="thread:${data.thread.id}"` : html` data-parent="${parentId}"`}>${children.map((r) => {
-    const mine = ctx.viewer?.id === r.author_id && !r.deleted_at;
-    return html`<li id="reply-${r.id}" class="reply">
+/** What one reply's controls depend on besides the reply itself. */
+export interface ReplyView {
+  threadId: number;
+  liked: boolean;
+  isMember: boolean;
+}
+
+/** One reply as a list item, without its answers: the thread page nests them; live updates insert it alone. */
+export function replyItem(ctx: PageContext, r: Reply, view: ReplyView, answers: Fragment = null): Html {
+  const mine = ctx.viewer?.id === r.author_id && !r.deleted_at;
+  return html`<li id="reply-${r.id}" class="reply">
 <article aria-label="Reply by ${r.deleted_at ? 'a deleted post' : r.author_display_name || r.author_username || 'a former member'}">
   ${r.deleted_at ? html`<p class="deleted">This reply was deleted.</p>` : html`${byline(ctx, r.author_username, r.author_display_name, r.created_at, r.edited_at)}
   <div class="body">${trusted(r.body_html)}</div>
   <div class="actions">
-    ${likeButton(ctx, `/replies/${r.id}/like`, r.like_count, data.likes.replies.has(r.id))}
+    ${likeButton(ctx, `/replies/${r.id}/like`, r.like_count, view.liked)}
     ${mine ? html`<a href="/replies/${r.id}/edit">Edit</a> ${buttonForm(ctx, `/replies/${r.id}/delete`, 'Delete', {}, html` class="link danger" data-confirm="Delete this reply?"`)}` : null}
-    ${data.isMember ? html`<details class="answer"><summary>Reply</summary>${replyForm(ctx, data.thread.id, r.id)}</details>` : null}
+    ${view.isMember ? html`<details class="answer"><summary>Reply</summary>${replyForm(ctx, view.threadId, r.id)}</details>` : null}
   </div>`}
 </article>
-${replyTree(ctx, data, byParent, r.id)}
+${answers}
 </li>`;
-  })}</ol>`;
+}
+
+function replyTree(ctx: PageContext, data: ThreadPageData, byParent: Map<number | null, ReplyInTree[]>, parentId: number | null): Fragment {
+  const children = byParent.get(parentId);
+  if (!children) return null;
+  const t = data.thread;
+  return html`<ol class="replies"${parentId === null ? html` data-stream="thread:${t.id}" data-neighbourhood="${t.neighbourhood_handle}"` : html` data-parent="${parentId}"`}>${children.map(
+    (r) => replyItem(ctx, r, { threadId: t.id, liked: data.likes.replies.has(r.id), isMember: data.isMember }, replyTree(ctx, data, byParent, r.id)),
+  )}</ol>`;
 }
 
 export function threadPage(ctx: PageContext, data: ThreadPageData) {
@@ -96,7 +109,7 @@ export function threadPage(ctx: PageContext, data: ThreadPageData) {
 </article>
 <section aria-labelledby="replies-heading" class="conversation">
   <h2 id="replies-heading">${replyCount}</h2>
-  ${replyTree(ctx, data, byParent, null) ?? html`<ol class="replies" data-stream="thread:${t.id}"></ol>`}
+  ${replyTree(ctx, data, byParent, null) ?? html`<ol class="replies" data-stream="thread:${t.id}" data-neighbourhood="${t.neighbourhood_handle}"></ol>`}
   ${data.isMember
     ? replyForm(ctx, t.id, null)
     : ctx.viewer

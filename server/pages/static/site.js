@@ -1,6 +1,6 @@
 // Progressive enhancement for Square Mile's pages. Everything works without this file; with it,
 // times show in the reader's own zone, Markdown previews update as you type, and the directory
-// can use your location. Live updates will subscribe to the streams named by `data-stream`.
+// can use your location, and lists marked `data-stream` take in new posts live from the websocket streams.
 (() => {
   'use strict';
   const csrf = document.body.dataset.csrf || '';
@@ -13,16 +13,19 @@
   }
 
   // Dates: the server wrote them in its best guess; rewrite them in the reader's own zone.
-  for (const time of document.querySelectorAll('time[datetime]')) {
-    const at = new Date(time.getAttribute('datetime'));
-    if (Number.isNaN(at.getTime())) continue;
-    const options = time.dataset.style === 'date' ? { dateStyle: 'medium' } : { dateStyle: 'full', timeStyle: 'short' };
-    try {
-      time.textContent = new Intl.DateTimeFormat(time.lang || undefined, { ...options, timeZone: zone }).format(at);
-    } catch {
-      // keep the server's text
+  const localiseTimes = (root) => {
+    for (const time of root.querySelectorAll('time[datetime]')) {
+      const at = new Date(time.getAttribute('datetime'));
+      if (Number.isNaN(at.getTime())) continue;
+      const options = time.dataset.style === 'date' ? { dateStyle: 'medium' } : { dateStyle: 'full', timeStyle: 'short' };
+      try {
+        time.textContent = new Intl.DateTimeFormat(time.lang || undefined, { ...options, timeZone: zone }).format(at);
+      } catch {
+        // keep the server's text
+      }
     }
-  }
+  };
+  localiseTimes(document);
   for (const select of document.querySelectorAll('select[name="timeZone"]')) {
     if (select.value === 'UTC' && [...select.options].some((o) => o.value === zone)) select.value = zone;
   }
@@ -80,5 +83,125 @@
         form.submit();
       });
     });
+  }
+  // Live updates. A list marked data-stream="home", "neighbourhood:{handle}" or "thread:{id}" listens to its
+  // websocket stream (the session cookie counts, since this page is on the server's own origin). New posts are
+  // fetched as HTML rendered by the server, the same markup as the page itself, so all escaping stays there.
+  const streamed = document.querySelector('[data-stream]');
+  if (streamed && 'WebSocket' in window) {
+    const [kind, name] = streamed.dataset.stream.split(':');
+    const path = kind === 'home' ? 'home' : `neighbourhoods/${encodeURIComponent(kind === 'thread' ? streamed.dataset.neighbourhood : name)}`;
+    const threadId = kind === 'thread' ? Number(name) : 0;
+    const onlyKind = streamed.dataset.kind;
+
+    const region = document.createElement('div');
+    region.className = 'visually-hidden';
+    region.setAttribute('role', 'status');
+    region.setAttribute('aria-live', 'polite');
+    document.body.append(region);
+    const announce = (text) => {
+      region.textContent = '';
+      setTimeout(() => (region.textContent = text), 50);
+    };
+
+    const fetchFragment = async (url) => {
+      const response = await fetch(url, { credentials: 'same-origin', headers: { accept: 'text/html' } });
+      if (!response.ok) return null;
+      const holder = document.createElement('template');
+      // Rendered and escaped by the server with the page's own views.
+      holder.innerHTML = (await response.text()).trim();
+      const element = holder.content.firstElementChild;
+      if (element) localiseTimes(element);
+      return element;
+    };
+    const fresh = (element) => {
+      element.classList.add('live-new');
+      return element;
+    };
+    const markDeleted = (element, text) => {
+      if (!element) return;
+      const note = document.createElement('p');
+      note.className = 'deleted';
+      note.textContent = text;
+      const answers = element.querySelector(':scope > ol.replies');
+      element.replaceChildren(...(answers ? [note, answers] : [note]));
+    };
+    const replace = (old, element) => {
+      const answers = old.querySelector(':scope > ol.replies');
+      if (answers) element.append(answers);
+      old.replaceWith(element);
+    };
+
+    const onThreadPage = async (event) => {
+      if (event.threadId !== threadId || !event.replyId) return;
+      const existing = document.getElementById(`reply-${event.replyId}`);
+      if (event.event === 'reply.deleted') return markDeleted(existing, 'This reply was deleted.');
+      if (event.event === 'reply.edited' && !existing) return;
+      const element = await fetchFragment(`/fragments/replies/${event.replyId}`);
+      if (!element) return;
+      if (existing) return replace(existing, element);
+      let list = streamed;
+      const parentId = event.reply && event.reply.parentId;
+      if (parentId) {
+        const parent = document.getElementById(`reply-${parentId}`);
+        if (!parent) return;
+        list = parent.querySelector(':scope > ol.replies');
+        if (!list) {
+          list = document.createElement('ol');
+          list.className = 'replies';
+          list.dataset.parent = String(parentId);
+          parent.append(list);
+        }
+      }
+      if (document.getElementById(`reply-${event.replyId}`)) return;
+      list.append(fresh(element));
+      announce(`New reply from ${(event.reply.author && (event.reply.author.displayName || event.reply.author.username)) || 'a neighbour'}.`);
+    };
+
+    const onList = async (event) => {
+      const feed = kind === 'home';
+      const isReply = event.event.startsWith('reply.');
+      if (isReply && !feed) return;
+      const id = isReply ? event.replyId : event.threadId;
+      const existing = document.getElementById(isReply ? `feed-reply-${id}` : `thread-${id}`);
+      if (event.event.endsWith('.deleted')) return markDeleted(existing, isReply ? 'This reply was deleted.' : 'This thread was deleted.');
+      if (event.event.endsWith('.edited') && !existing) return;
+      // A list of one kind takes in new threads of that kind; a reply's event does not say its thread's kind.
+      if (!existing && onlyKind && (isReply || event.thread.kind !== onlyKind)) return;
+      const element = await fetchFragment(`/fragments/${isReply ? 'replies' : 'threads'}/${id}?view=${feed ? 'feed' : isReply ? 'tree' : 'list'}`);
+      if (!element) return;
+      if (existing) return existing.replaceWith(element);
+      if (document.getElementById(element.id)) return;
+      streamed.prepend(fresh(element));
+      announce(isReply ? `New reply in ${event.neighbourhood.name}.` : `New thread in ${event.neighbourhood.name}: ${event.thread.title}.`);
+    };
+
+    // One event at a time, so inserts keep the order the server sent them in.
+    let queue = Promise.resolve();
+    let delay = 1000;
+    const connect = () => {
+      const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/streams/${path}`);
+      socket.addEventListener('message', (message) => {
+        let event;
+        try {
+          event = JSON.parse(message.data);
+        } catch {
+          return;
+        }
+        if (event.event === 'subscribed') {
+          delay = 1000;
+          streamed.dataset.live = 'on';
+          return;
+        }
+        queue = queue.then(() => (kind === 'thread' ? onThreadPage(event) : onList(event))).catch(() => {});
+      });
+      socket.addEventListener('close', () => {
+        streamed.dataset.live = 'off';
+        // Try again later, waiting longer each time, up to a minute.
+        setTimeout(connect, delay + Math.random() * 500);
+        delay = Math.min(delay * 2, 60_000);
+      });
+    };
+    connect();
   }
 })();
