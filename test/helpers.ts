@@ -54,14 +54,27 @@ export interface TestDatabase {
   url: string | null;
 }
 
-/** Runs `suite` once per database backend, each time on a new empty, migrated database. */
-export function eachDatabase(name: string, suite: (t: Test, database: TestDatabase) => Promise<void>): void {
-  t.test(`${name} (PGlite)`, async (t) => {
+/** A new empty, migrated database on `backend`, removed when `t` ends. */
+export async function newTestDatabase(t: Test, backend: Backend): Promise<TestDatabase> {
+  if (backend === 'pglite') {
     const db = await openDatabase({ databaseUrl: null, dataDir: 'memory://' });
     t.teardown(() => db.destroy());
     await migrate(db);
-    await suite(t, { backend: 'pglite', db, url: null });
+    return { backend, db, url: null };
+  }
+  const { url, drop } = await freshPostgresDatabase();
+  const db = await openDatabase({ databaseUrl: url, dataDir: 'memory://' });
+  t.teardown(async () => {
+    await db.destroy();
+    await drop();
   });
+  await migrate(db);
+  return { backend, db, url };
+}
+
+/** Runs `suite` once per database backend, each time on a new empty, migrated database. */
+export function eachDatabase(name: string, suite: (t: Test, database: TestDatabase) => Promise<void>): void {
+  t.test(`${name} (PGlite)`, async (t) => suite(t, await newTestDatabase(t, 'pglite')));
   t.test(`${name} (PostgreSQL)`, async (t) => {
     if (!(await checkPostgres())) {
       // In CI PostgreSQL is always there, so its absence is a failure rather than a skip.
@@ -69,14 +82,7 @@ export function eachDatabase(name: string, suite: (t: Test, database: TestDataba
       else t.comment(`skipped: PostgreSQL is not reachable at ${postgresAdminUrl}`);
       return;
     }
-    const { url, drop } = await freshPostgresDatabase();
-    const db = await openDatabase({ databaseUrl: url, dataDir: 'memory://' });
-    t.teardown(async () => {
-      await db.destroy();
-      await drop();
-    });
-    await migrate(db);
-    await suite(t, { backend: 'postgresql', db, url });
+    await suite(t, await newTestDatabase(t, 'postgresql'));
   });
 }
 

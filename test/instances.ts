@@ -4,8 +4,7 @@ import { createServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../server/app.ts';
 import type { Config } from '../server/config.ts';
-import { migrate, openDatabase } from '../server/database.ts';
-import { Client, freshPostgresDatabase, type TestDatabase, testConfig } from './helpers.ts';
+import { Client, newTestDatabase, type TestDatabase, testConfig } from './helpers.ts';
 
 type Test = import('tap').Test;
 
@@ -18,22 +17,7 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 }
 
 /** Another empty, migrated database on the same backend as `like`. */
-export async function anotherDatabase(t: Test, like: TestDatabase): Promise<TestDatabase> {
-  if (like.backend === 'pglite') {
-    const db = await openDatabase({ databaseUrl: null, dataDir: 'memory://' });
-    t.teardown(() => db.destroy());
-    await migrate(db);
-    return { backend: 'pglite', db, url: null };
-  }
-  const { url, drop } = await freshPostgresDatabase();
-  const db = await openDatabase({ databaseUrl: url, dataDir: 'memory://' });
-  t.teardown(async () => {
-    await db.destroy();
-    await drop();
-  });
-  await migrate(db);
-  return { backend: 'postgresql', db, url };
-}
+export const anotherDatabase = (t: Test, like: TestDatabase): Promise<TestDatabase> => newTestDatabase(t, like.backend);
 
 export interface Instance {
   app: FastifyInstance;

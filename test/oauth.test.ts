@@ -1,6 +1,6 @@
 // The OAuth 2 server over HTTP: the consent page and its protections, the grants, revocation and scopes.
 import { createHash, randomBytes } from 'node:crypto';
-import { type Client, eachDatabase, type Response, startApp } from './helpers.ts';
+import { eachDatabase, type Response, startApp } from './helpers.ts';
 
 const password = 'a long enough password';
 const form = { 'content-type': 'application/x-www-form-urlencoded' };

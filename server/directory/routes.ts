@@ -4,6 +4,7 @@ import { errorSchema } from '../errors.ts';
 import * as follows from '../follows/domain.ts';
 import type { FollowRoutesOptions } from '../follows/routes.ts';
 import { dateTime, decodeCursor, encodeCursor, nullable, pageQuerySchema, pointQuerySchema } from '../http.ts';
+import { localityOutput } from '../neighbourhoods/routes.ts';
 import * as directory from './domain.ts';
 
 const entrySchema = {
@@ -15,10 +16,7 @@ const entrySchema = {
     name: { type: 'string' },
     url: { type: 'string' },
     instance: { type: 'object', properties: { domain: { type: 'string' }, local: { type: 'boolean' } } },
-    locality: {
-      type: 'object',
-      properties: { placeName: { type: 'string' }, latitude: nullable({ type: 'number' }), longitude: nullable({ type: 'number' }), radiusMetres: nullable({ type: 'integer' }) },
-    },
+    locality: localityOutput,
     memberCount: { type: 'integer' },
     recentActivity: { type: 'object', properties: { lastActivityAt: dateTime, threadsLast30Days: { type: 'integer' } } },
     distanceMetres: nullable({ type: 'number' }),

@@ -25,6 +25,16 @@ const fieldProperties = {
   locality: localitySchema,
 } as const;
 
+export const localityOutput = {
+  type: 'object',
+  properties: {
+    placeName: { type: 'string' },
+    latitude: nullable({ type: 'number' }),
+    longitude: nullable({ type: 'number' }),
+    radiusMetres: nullable({ type: 'integer' }),
+  },
+} as const;
+
 export const neighbourhoodSchema = {
   type: 'object',
   properties: {
@@ -35,15 +45,7 @@ export const neighbourhoodSchema = {
     descriptionHtml: { type: 'string' },
     rules: { type: 'string' },
     rulesHtml: { type: 'string' },
-    locality: {
-      type: 'object',
-      properties: {
-        placeName: { type: 'string' },
-        latitude: nullable({ type: 'number' }),
-        longitude: nullable({ type: 'number' }),
-        radiusMetres: nullable({ type: 'integer' }),
-      },
-    },
+    locality: localityOutput,
     memberCount: { type: 'integer' },
     createdAt: dateTime,
     lastActivityAt: dateTime,
