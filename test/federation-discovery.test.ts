@@ -124,8 +124,17 @@ eachDatabase('discovery', async (t, database) => {
   });
 
   await t.test('the same URL gives AS2 to servers and falls through to the pages for browsers', async (t) => {
-    const html = await get('/members/robin', 'text/html');
-    t.notMatch(String(html.headers['content-type']), /activity\+json/, 'a browser never gets AS2');
+    for (const [url, text] of [['/members/robin', 'robin'], ['/neighbourhoods/park-road', 'Park Road']]) {
+      const html = await get(url!, 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.8');
+      t.equal(html.status, 200, `${url} is a page for browsers`);
+      t.match(String(html.headers['content-type']), /^text\/html/, 'a browser never gets AS2');
+      t.match(String(html.body), text!);
+      for (const accept of [as2, ldProfile]) {
+        const document = await get(url!, accept);
+        t.equal(document.status, 200);
+        t.equal(json(document).id, `http://forum.test${url}`, `the same URL is the actor for ${accept}`);
+      }
+    }
     t.equal((await get('/members/nobody', as2)).status, 404, 'an unknown actor is 404');
     t.equal((await get('/api/neighbourhoods/park-road', as2)).status, 200, 'the API is not federation\u2019s');
     await client.signUp('gone');
