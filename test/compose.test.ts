@@ -9,7 +9,7 @@ import { root } from './processes.ts';
 t.test('docker-compose.yml runs PostgreSQL and the server with health checks and a volume', async (t) => {
   const compose = parse(readFileSync(`${root}/docker-compose.yml`, 'utf8'));
   const services = Object.values(compose.services) as Record<string, any>[];
-  const database = services.find((s) => String(s.image).startsWith('postgres'));
+  const database = services.find((s) => String(s.image).startsWith('postgres'))!;
   t.ok(database, 'a PostgreSQL service');
   t.match(JSON.stringify(database.healthcheck.test), /pg_isready/);
   const volume = String(database.volumes[0]).split(':')[0]!;
