@@ -80,14 +80,15 @@ eachDatabase('federation storage', async (t, database) => {
   });
 
   await t.test('a running job keeps its lease; one that hangs too long is let go and runs again', async (t) => {
-    const slow = new DatabaseJobQueue(db, { leaseMs: 150, pollMs: 20, workers: 2, longestJobMs: 60_000 });
+    // Leases long enough that a loaded machine still renews in time; the job outlives three of them.
+    const slow = new DatabaseJobQueue(db, { leaseMs: 1000, pollMs: 20, workers: 2, longestJobMs: 60_000 });
     await slow.enqueue({ job: 'slow' });
     let runs = 0;
     const stopSlow = listenUntil(slow, () => {
       runs++;
-      return new Promise<void>((resolve) => setTimeout(resolve, 600));
+      return new Promise<void>((resolve) => setTimeout(resolve, 3000));
     });
-    await eventually(async () => (await slow.getDepth()).queued === 0, 5000, 'the slow job');
+    await eventually(async () => (await slow.getDepth()).queued === 0, 10_000, 'the slow job');
     await stopSlow();
     t.equal(runs, 1, 'a job running past its lease is renewed, not taken by another worker');
 
