@@ -35,7 +35,8 @@ eachDatabase('API fuzzing', async (t, database) => {
 
   const routes = Object.entries((app.swagger() as any).paths as Record<string, Record<string, unknown>>).flatMap(([path, methods]) =>
     Object.keys(methods).map((method) => ({ path, method: method.toUpperCase() as 'GET' | 'POST' | 'PATCH' | 'DELETE' })),
-  );
+  // Event streams answer a good request with a response that never ends; mastodon-streaming.test.ts covers them.
+  ).filter((route) => !/^\/api\/v1\/streaming\/(?!health$)/.test(route.path));
   t.ok(routes.length >= 15, `${routes.length} routes under test`);
 
   let requests = 0;

@@ -1,5 +1,6 @@
 // Shared test setup: every suite runs against embedded PGlite and against a real PostgreSQL database.
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import pg from 'pg';
 import t from 'tap';
@@ -141,6 +142,23 @@ export async function startApp(t: Test, database: TestDatabase, overrides: Recor
   const app = await buildApp({ config, db: database.db, logger: false });
   t.teardown(() => app.close());
   return { app, config, client: new Client(app) };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The app listening on loopback, with PUBLIC_URL naming the address it really has (apps follow the URLs it announces). */
+export async function listening(t: Test, database: TestDatabase, overrides: Record<string, string> = {}) {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const started = await startApp(t, database, { ...overrides, PUBLIC_URL: url });
+  await started.app.listen({ host: '127.0.0.1', port });
+  return { ...started, url };
 }
 
 /** A whole table's rows, for checking that a refused request changed nothing. */

@@ -1,33 +1,15 @@
 // Real Mastodon client libraries (masto.js and megalodon) against our server on loopback: the proof that
 // the apps members already have can sign in, post to a neighbourhood, read, reply, like and delete.
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { createOAuthAPIClient, createRestAPIClient } from 'masto';
 import megalodon from 'megalodon';
 import type { Test } from 'tap';
-import { eachDatabase, type TestDatabase, startApp } from './helpers.ts';
+import { eachDatabase, listening } from './helpers.ts';
 
 // megalodon is CommonJS: Node's ES-module import hands over its exports object, whose `default` is the factory.
 const generator = megalodon.default;
 
 const password = 'a long enough password';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** Our server listening on loopback, with PUBLIC_URL naming the address it really has. */
-async function listening(t: Test, database: TestDatabase) {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const { app, client } = await startApp(t, database, { PUBLIC_URL: url });
-  await app.listen({ host: '127.0.0.1', port });
-  return { url, client };
-}
 
 async function api(url: string, token: string, path: string, body: unknown) {
   const response = await fetch(`${url}${path}`, {

@@ -1,6 +1,8 @@
 // One websocket stream: events out as JSON text frames, pings to find dead peers, a bounded send buffer so a
 // slow reader is dropped instead of growing our memory or holding up anyone else, and a periodic check that
-// the token it opened with still works.
+// the token it opened with still works. `keepStream` is that machinery alone, for streams that send other
+// shapes (the Mastodon streaming API) or over server-sent events (`eventStreamSocket`).
+import type { ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Reader } from '../feeds/visibility.ts';
 import type { LiveBus, LiveScope } from './bus.ts';
@@ -16,12 +18,10 @@ export interface StreamSocket {
   on(event: 'pong' | 'close', listener: () => void): unknown;
 }
 
-export interface StreamOptions {
-  bus: LiveBus;
-  scope: LiveScope;
-  /** The stream's name in its first message: `{"event":"subscribed","stream":…}`. */
+/** How a stream connection is kept: the parts every stream shares, whatever it sends. */
+export interface KeepOptions {
+  /** For the log lines. */
   name: string;
-  reader: Reader;
   heartbeatMs: number;
   maxBufferedBytes: number;
   /** Asked at every heartbeat; when it answers false (token revoked, member suspended) the stream closes. */
@@ -29,33 +29,40 @@ export interface StreamOptions {
   log: FastifyBaseLogger;
 }
 
+export interface StreamOptions extends KeepOptions {
+  bus: LiveBus;
+  scope: LiveScope;
+  /** Also the stream's name in its first message: `{"event":"subscribed","stream":…}`. */
+  reader: Reader;
+}
+
+/** An open stream as its owner sees it. */
+export interface KeptStream {
+  /** Sends `text`, or drops the peer if it has not read what was sent before. */
+  send(text: string): void;
+  /** Runs `cleanup` when the stream ends, however it ends (at once if it already has). */
+  onEnd(cleanup: () => void): void;
+  readonly open: boolean;
+}
+
 const open = 1;
 export const closeCodes = { tooSlow: 4008, revoked: 4001 } as const;
 
-export async function serveStream(socket: StreamSocket, options: StreamOptions): Promise<void> {
+/** Pings to find dead peers, a bounded send buffer, and the periodic token check, for any stream. */
+export function keepStream(socket: StreamSocket, options: KeepOptions): KeptStream {
   let alive = true;
-  let unsubscribe: (() => void) | undefined;
-  let heartbeat: NodeJS.Timeout | undefined;
+  let ended = false;
+  const cleanups: (() => void)[] = [];
   const end = () => {
+    if (ended) return;
+    ended = true;
     clearInterval(heartbeat);
-    unsubscribe?.();
-    unsubscribe = undefined;
+    for (const cleanup of cleanups.splice(0)) cleanup();
   };
   socket.on('close', end);
   socket.on('pong', () => (alive = true));
 
-  const deliver = (text: string) => {
-    if (socket.readyState !== open) return;
-    if (socket.bufferedAmount > options.maxBufferedBytes) {
-      options.log.info({ stream: options.name, buffered: socket.bufferedAmount }, 'live stream too slow: dropped');
-      end();
-      socket.terminate();
-      return;
-    }
-    socket.send(text);
-  };
-
-  heartbeat = setInterval(() => {
+  const heartbeat = setInterval(() => {
     if (!alive) {
       options.log.info({ stream: options.name }, 'live stream missed a heartbeat: dropped');
       end();
@@ -75,12 +82,59 @@ export async function serveStream(socket: StreamSocket, options: StreamOptions):
   }, options.heartbeatMs);
   heartbeat.unref();
 
-  const stop = await options.bus.subscribe(options.scope, options.reader, (event) => deliver(JSON.stringify(event)));
-  if (socket.readyState !== open) {
-    stop();
-    end();
-    return;
-  }
-  unsubscribe = stop;
-  deliver(JSON.stringify({ event: 'subscribed', stream: options.name }));
+  return {
+    get open() {
+      return !ended && socket.readyState === open;
+    },
+    onEnd(cleanup) {
+      if (ended) cleanup();
+      else cleanups.push(cleanup);
+    },
+    send(text) {
+      if (ended || socket.readyState !== open) return;
+      if (socket.bufferedAmount > options.maxBufferedBytes) {
+        options.log.info({ stream: options.name, buffered: socket.bufferedAmount }, 'live stream too slow: dropped');
+        end();
+        socket.terminate();
+        return;
+      }
+      socket.send(text);
+    },
+  };
+}
+
+export async function serveStream(socket: StreamSocket, options: StreamOptions): Promise<void> {
+  const stream = keepStream(socket, options);
+  const stop = await options.bus.subscribe(options.scope, options.reader, (event) => stream.send(JSON.stringify(event)));
+  stream.onEnd(stop);
+  stream.send(JSON.stringify({ event: 'subscribed', stream: options.name }));
+}
+
+/**
+ * A server-sent-events response seen as a stream socket, so it is kept like a websocket: heartbeats are
+ * `:thump` comments (a peer that is gone shows up as a closed connection or a send buffer that never drains),
+ * and its send buffer is the response's.
+ */
+export function eventStreamSocket(response: ServerResponse): StreamSocket {
+  const pongs: (() => void)[] = [];
+  return {
+    get readyState() {
+      return response.destroyed || response.writableEnded ? 3 : open;
+    },
+    get bufferedAmount() {
+      return response.writableLength;
+    },
+    send: (data) => void response.write(data),
+    ping() {
+      response.write(':thump\n\n');
+      for (const pong of pongs) pong();
+    },
+    close: () => response.end(),
+    terminate: () => response.destroy(),
+    on(event, listener) {
+      if (event === 'pong') pongs.push(listener);
+      else response.on('close', listener);
+      return this;
+    },
+  };
 }

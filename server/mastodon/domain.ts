@@ -251,6 +251,23 @@ export async function statusesOf(ctx: Context, refs: { threads: number[]; replie
   return statuses(ctx, ids);
 }
 
+/** The status id of a thread or reply even once it is deleted, to say which status went. */
+export const statusIdOf = (ctx: Context, ref: { kind: 'thread' | 'reply'; id: number }) => q.statusIdOf(ctx.db, ref);
+
+/**
+ * Whether a new status is a `mention` notification for `viewer`, by the rule `notifications` applies in SQL:
+ * someone else's reply to the viewer's post, or a post naming `@viewer`.
+ */
+export function mentions(status: Status, viewer: { id: number; username: string }): boolean {
+  if (status.account.id === memberAccountId(viewer.id)) return false;
+  if (status.in_reply_to_account_id === memberAccountId(viewer.id)) return true;
+  const name = viewer.username.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(^|[^\\p{L}\\p{N}_/])@${name}(?![\\p{L}\\p{N}_])`, 'iu').test(status.source);
+}
+
+/** The id `notifications` gives the mention a status makes: its time, `1` for mention, then the status id's kind and row (see queries.ts). */
+export const mentionNotificationId = (statusId: string) => `${statusId.slice(0, 13)}1${statusId.slice(13)}0000000000`;
+
 /** What the API shows of a status: everything but the source text, which only a deletion returns. */
 export const publicStatus = ({ source: _, ...status }: Status) => status;
 

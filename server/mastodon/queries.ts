@@ -155,6 +155,14 @@ export async function statusRows(db: Database, refs: { threads: number[]; replie
 
 export type StatusRow = Awaited<ReturnType<typeof statusRows>>[number];
 
+/** A post's status id, deleted or not: what a deletion tells apps to take away. */
+export async function statusIdOf(db: Database, ref: { kind: 'thread' | 'reply'; id: number }): Promise<string | undefined> {
+  const row = ref.kind === 'thread'
+    ? await db.selectFrom('threads').select(threadStatusId.as('status_id')).where('threads.id', '=', ref.id).executeTakeFirst()
+    : await db.selectFrom('replies').select(replyStatusId.as('status_id')).where('replies.id', '=', ref.id).executeTakeFirst();
+  return row?.status_id;
+}
+
 /** Every reply of a thread (deleted ones too: they still join the tree), for context views. */
 export function replyTree(db: Database, threadId: number) {
   return db.selectFrom('replies').select(['id', 'parent_id', 'deleted_at']).where('thread_id', '=', threadId).orderBy('created_at').orderBy('id').execute();

@@ -7,6 +7,7 @@ import { version } from '../version.ts';
 import { handleErrors, unauthorized } from '../errors.ts';
 import * as oauth from '../oauth/domain.ts';
 import * as mastodon from './domain.ts';
+import mastodonStreaming from './streaming.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -472,6 +473,9 @@ const mastodonRoutes: FastifyPluginAsync = async (app) => {
       },
     },
   }, async (request) => mastodon.search(ctx(request), { ...request.query, limit: Math.min(request.query.limit, 40) }));
+
+  // ---- streaming ----
+  await app.register(mastodonStreaming);
 };
 
 export default mastodonRoutes;
