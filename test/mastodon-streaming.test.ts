@@ -4,7 +4,6 @@ import { get, type IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { createOAuthAPIClient, createRestAPIClient, createStreamingAPIClient, type mastodon } from 'masto';
 import megalodon from 'megalodon';
-import type { Test } from 'tap';
 import WebSocket from 'ws';
 import { type Client, eachDatabase, listening } from './helpers.ts';
 
