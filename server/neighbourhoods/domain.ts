@@ -110,3 +110,6 @@ export async function findNeighbourhoods(db: Database, filter: Omit<q.ListFilter
   };
   return { rows, next };
 }
+
+/** A neighbourhood on another server that members here follow, by its ActivityPub id; undefined if unknown. */
+export const neighbourhoodByApId = q.findByApId;

@@ -182,3 +182,7 @@ export function touchActivity(db: Database, neighbourhoodId: number, at: Date) {
 }
 
 export const listAll = (db: Database) => db.selectFrom('neighbourhoods').selectAll().orderBy('id').execute();
+
+export function findByApId(db: Database, apId: string) {
+  return db.selectFrom('neighbourhoods').selectAll().where('ap_id', '=', apId).executeTakeFirst();
+}
