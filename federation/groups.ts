@@ -10,6 +10,7 @@ import {
   Delete,
   Dislike,
   Event,
+  Group,
   Hashtag,
   Image,
   Like,
@@ -28,15 +29,18 @@ import { LanguageString } from '@fedify/vocab-runtime';
 import { Temporal } from '@js-temporal/polyfill';
 import type { Viewer } from '../server/accounts/domain.ts';
 import { remoteMember } from '../server/accounts/domain.ts';
-import { AppError } from '../server/errors.ts';
+import { AppError, badRequest } from '../server/errors.ts';
+import type { RemoteNeighbourhoods } from '../server/follows/domain.ts';
+import { actorByUri } from '../server/remote-actors/domain.ts';
 import type { LiveEvent } from '../server/live/bus.ts';
 import { plainText } from '../server/markdown.ts';
 import * as neighbourhoods from '../server/neighbourhoods/domain.ts';
 import { countAcceptedFollows } from '../server/remote-follows/domain.ts';
 import * as threads from '../server/threads/domain.ts';
 import type { FederationData } from './actors.ts';
-import { rememberRemoteActor, sendActivity } from './delivery.ts';
+import { findRemoteActor, recipientOf, rememberRemoteActor, sendActivity } from './delivery.ts';
 import type { InboxHandler } from './inbox.ts';
+import type { FederationService } from './service.ts';
 import { undoHandlers } from './inbox.ts';
 import { memberIdentifier, neighbourhoodIdentifier } from './vocabulary.ts';
 
@@ -46,6 +50,11 @@ const threadUri = (ctx: Ctx, id: number) => new URL(`/threads/${id}`, ctx.origin
 const replyUri = (ctx: Ctx, id: number) => new URL(`/replies/${id}`, ctx.origin);
 /** FEP-7888: a thread's context is its collection of posts. */
 const contextUri = (ctx: Ctx, threadId: number) => new URL(`/threads/${threadId}/context`, ctx.origin);
+/** The group a thread is in: ours, or the one on another server we follow. */
+const groupUri = (ctx: Ctx, thread: threads.Thread) =>
+  thread.neighbourhood_ap_id ? new URL(thread.neighbourhood_ap_id) : ctx.getActorUri(neighbourhoodIdentifier(thread.neighbourhood_handle));
+const postUri = (ctx: Ctx, post: { id: number; ap_id: string | null }, kind: 'thread' | 'reply') =>
+  post.ap_id ? new URL(post.ap_id) : kind === 'thread' ? threadUri(ctx, post.id) : replyUri(ctx, post.id);
 const authorUri = (ctx: Ctx, post: { author_ap_id: string | null; author_username: string | null }) =>
   post.author_ap_id ? new URL(post.author_ap_id) : post.author_username ? ctx.getActorUri(memberIdentifier(post.author_username)) : null;
 
@@ -53,15 +62,15 @@ const authorUri = (ctx: Ctx, post: { author_ap_id: string | null; author_usernam
 // Our posts as objects
 
 export function pageOf(ctx: Ctx, thread: threads.Thread): Page | Event {
-  const group = ctx.getActorUri(neighbourhoodIdentifier(thread.neighbourhood_handle));
+  const group = groupUri(ctx, thread);
   const fields = {
-    id: thread.ap_id ? new URL(thread.ap_id) : threadUri(ctx, thread.id),
-    url: thread.ap_id ? new URL(thread.ap_id) : threadUri(ctx, thread.id),
+    id: postUri(ctx, thread, 'thread'),
+    url: postUri(ctx, thread, 'thread'),
     attribution: authorUri(ctx, thread),
     audience: group,
     contexts: [contextUri(ctx, thread.id)],
     tos: [PUBLIC_COLLECTION, group],
-    ccs: [ctx.getFollowersUri(neighbourhoodIdentifier(thread.neighbourhood_handle))],
+    ccs: thread.neighbourhood_ap_id ? [] : [ctx.getFollowersUri(neighbourhoodIdentifier(thread.neighbourhood_handle))],
     name: thread.title,
     content: thread.body_html,
     mediaType: 'text/html',
@@ -83,16 +92,16 @@ export function pageOf(ctx: Ctx, thread: threads.Thread): Page | Event {
   return new Page(fields);
 }
 
-export function noteOf(ctx: Ctx, reply: threads.Reply, thread: threads.Thread): Note {
-  const group = ctx.getActorUri(neighbourhoodIdentifier(thread.neighbourhood_handle));
-  const id = reply.ap_id ? new URL(reply.ap_id) : replyUri(ctx, reply.id);
+export function noteOf(ctx: Ctx, reply: threads.Reply, thread: threads.Thread, parent: threads.Reply | null): Note {
+  const group = groupUri(ctx, thread);
+  const id = postUri(ctx, reply, 'reply');
   return new Note({
     id,
     url: id,
     attribution: authorUri(ctx, reply),
     audience: group,
     contexts: [contextUri(ctx, thread.id)],
-    replyTarget: reply.parent_id ? replyUri(ctx, reply.parent_id) : pageOf(ctx, thread).id,
+    replyTarget: parent ? postUri(ctx, parent, 'reply') : postUri(ctx, thread, 'thread'),
     tos: [PUBLIC_COLLECTION, group],
     content: reply.body_html,
     mediaType: 'text/html',
@@ -114,7 +123,7 @@ export function noteOf(ctx: Ctx, reply: threads.Reply, thread: threads.Thread): 
 export async function announceChange(ctx: Ctx, event: LiveEvent): Promise<void> {
   const db = ctx.data.db;
   const neighbourhood = await neighbourhoods.neighbourhoodById(db, event.neighbourhood.id);
-  if (neighbourhood.ap_id) return; // a remote group announces its own posts
+  if (neighbourhood.ap_id) return sendToRemoteGroup(ctx, neighbourhood.ap_id, event);
   const groupId = neighbourhoodIdentifier(neighbourhood.handle);
   if ((await countAcceptedFollows(db, `neighbourhood:${neighbourhood.id}`, 'inbound')) === 0) return;
   const group = ctx.getActorUri(groupId);
@@ -125,7 +134,9 @@ export async function announceChange(ctx: Ctx, event: LiveEvent): Promise<void> 
   let object: APObject;
   let stamp: string;
   if (event.event === 'thread.deleted' || event.event === 'reply.deleted') {
-    const uri = event.event === 'thread.deleted' ? threadUri(ctx, event.threadId) : replyUri(ctx, event.replyId!);
+    const deleted = await threads.deletedPost(db, event.replyId !== undefined ? { replyId: event.replyId } : { threadId: event.threadId });
+    if (!deleted) return;
+    const uri = postUri(ctx, deleted, event.replyId !== undefined ? 'reply' : 'thread');
     const del = new Delete({ id: new URL(`${uri.href}#delete`), actor: group, object: new Tombstone({ id: uri }), tos: [PUBLIC_COLLECTION], ccs: [group] });
     await announce(del, `${event.event}-${event.replyId ?? event.threadId}`);
     return;
@@ -133,7 +144,7 @@ export async function announceChange(ctx: Ctx, event: LiveEvent): Promise<void> 
   const thread = await threads.threadById(db, event.threadId);
   if (event.replyId !== undefined) {
     const reply = await threads.replyById(db, event.replyId);
-    object = noteOf(ctx, reply, thread);
+    object = noteOf(ctx, reply, thread, await parentOf(ctx, reply));
     stamp = (reply.edited_at ?? reply.created_at).getTime().toString(36);
   } else {
     object = pageOf(ctx, thread);
@@ -152,6 +163,43 @@ export async function announceChange(ctx: Ctx, event: LiveEvent): Promise<void> 
   });
   await announce(activity, `${event.event}-${event.replyId ?? event.threadId}-${stamp}`);
   if (event.event === 'thread.created') await announce(object, `boost-${event.threadId}`);
+}
+
+async function parentOf(ctx: Ctx, reply: threads.Reply) {
+  return reply.parent_id === null ? null : threads.replyById(ctx.data.db, reply.parent_id);
+}
+
+/**
+ * A post by one of our members in a neighbourhood on another server goes to that group (FEP-1b12), which
+ * announces it to its followers, us included. Posts that came from elsewhere are not ours to send.
+ */
+async function sendToRemoteGroup(ctx: Ctx, groupApId: string, event: LiveEvent): Promise<void> {
+  const db = ctx.data.db;
+  const group = await actorByUri(db, groupApId);
+  if (!group) return;
+  if (event.event === 'thread.deleted' || event.event === 'reply.deleted') {
+    const deleted = await threads.deletedPost(db, event.replyId !== undefined ? { replyId: event.replyId } : { threadId: event.threadId });
+    if (!deleted || deleted.ap_id || !deleted.author_username || deleted.author_ap_id) return;
+    const identifier = memberIdentifier(deleted.author_username);
+    const uri = event.replyId !== undefined ? replyUri(ctx, event.replyId) : threadUri(ctx, event.threadId);
+    const actor = ctx.getActorUri(identifier);
+    await sendActivity(ctx, identifier, recipientOf(group), new Delete({ id: new URL(`${uri.href}#delete`), actor, object: new Tombstone({ id: uri }), audience: new URL(groupApId), tos: [PUBLIC_COLLECTION, new URL(groupApId)] }));
+    return;
+  }
+  const thread = await threads.threadById(db, event.threadId);
+  const post = event.replyId !== undefined ? await threads.replyById(db, event.replyId) : thread;
+  if (post.ap_id || post.author_ap_id || !post.author_username) return;
+  const object = event.replyId !== undefined ? noteOf(ctx, post as threads.Reply, thread, await parentOf(ctx, post as threads.Reply)) : pageOf(ctx, thread);
+  const identifier = memberIdentifier(post.author_username);
+  const Wrapper = event.event.endsWith('.created') ? Create : Update;
+  const stamp = (post.edited_at ?? post.created_at).getTime().toString(36);
+  await sendActivity(ctx, identifier, recipientOf(group), new Wrapper({
+    id: new URL(`${object.id!.href}#${Wrapper === Create ? 'create' : 'update'}-${stamp}`),
+    actor: ctx.getActorUri(identifier),
+    object,
+    audience: new URL(groupApId),
+    tos: [PUBLIC_COLLECTION, new URL(groupApId)],
+  }));
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -248,7 +296,7 @@ function titleOf(post: Post, html: string): string {
  * parents up to `backfillDepth`), otherwise a thread when it is addressed to one of our neighbourhoods
  * or one we follow. Returns what it became, or null when it belongs nowhere here.
  */
-export async function receivePost(ctx: Ctx, post: Post, depth = 0): Promise<{ thread: threads.Thread } | { reply: threads.Reply } | null> {
+export async function receivePost(ctx: Ctx, post: Post, depth = 0, announcedBy?: neighbourhoods.Neighbourhood): Promise<{ thread: threads.Thread } | { reply: threads.Reply } | null> {
   if (!post.id || !post.attributionId) return null;
   const existing = await knownPost(ctx, post.id);
   if (existing) return existing;
@@ -261,7 +309,7 @@ export async function receivePost(ctx: Ctx, post: Post, depth = 0): Promise<{ th
     let parent = await knownPost(ctx, post.replyTargetId);
     if (!parent && depth < backfillDepth) {
       const fetched = await lookup(ctx, post.replyTargetId);
-      if (isPost(fetched)) parent = await receivePost(ctx, fetched, depth + 1);
+      if (isPost(fetched)) parent = await receivePost(ctx, fetched, depth + 1, announcedBy);
     }
     if (!parent) return null;
     const threadId = 'thread' in parent ? parent.thread.id : parent.reply.thread_id;
@@ -269,7 +317,7 @@ export async function receivePost(ctx: Ctx, post: Post, depth = 0): Promise<{ th
     return { reply: await threads.reply(db, author, threadId, { body: '', parentId, remote: details }) };
   }
 
-  const neighbourhood = await addressedNeighbourhood(ctx, post);
+  const neighbourhood = announcedBy ?? (await addressedNeighbourhood(ctx, post));
   if (!neighbourhood) return null;
   const event = post instanceof Event && post.startTime
     ? { startsAt: toDate(post.startTime)!, endsAt: toDate(post.endTime), place: await placeName(ctx, post) }
@@ -329,30 +377,106 @@ async function onCreate(ctx: InboxContext<FederationData>, create: Create) {
   await tolerant(ctx, create, () => receivePost(ctx, post));
 }
 
-async function onUpdate(ctx: InboxContext<FederationData>, update: Update) {
-  const post = await objectOf(ctx, update);
-  if (!isPost(post) || !post.id || !update.actorId || post.attributionId?.href !== update.actorId.href) return;
+/** An edit by the post's author: only posts from elsewhere are edited this way (ours are edited here). */
+async function editPost(ctx: Ctx, post: Post) {
+  if (!post.id || !post.attributionId) return;
   const known = await threads.postByApId(ctx.data.db, post.id.href);
   if (!known) return;
-  await tolerant(ctx, update, async () => {
-    const author = await authorOf(ctx, update.actorId!);
-    if (!author) return;
-    const { html } = await remoteDetails(ctx, post);
-    if ('thread' in known) await threads.editThread(ctx.data.db, author, known.thread.id, { title: titleOf(post, html), html });
-    else await threads.editReply(ctx.data.db, author, known.reply.id, '', html);
-  });
+  const author = await authorOf(ctx, post.attributionId);
+  if (!author) return;
+  const { html } = await remoteDetails(ctx, post);
+  if ('thread' in known) await threads.editThread(ctx.data.db, author, known.thread.id, { title: titleOf(post, html), html });
+  else await threads.editReply(ctx.data.db, author, known.reply.id, '', html);
+}
+
+/** A deletion by `actor`, who must be the post's author (moderators' removals are handled apart). */
+async function deletePost(ctx: Ctx, actor: URL, objectId: URL) {
+  const known = await threads.postByApId(ctx.data.db, objectId.href);
+  if (!known) return;
+  const author = await authorOf(ctx, actor);
+  if (!author) return;
+  if ('thread' in known) await threads.deleteThread(ctx.data.db, author, known.thread.id);
+  else await threads.deleteReply(ctx.data.db, author, known.reply.id);
+}
+
+async function onUpdate(ctx: InboxContext<FederationData>, update: Update) {
+  const post = await objectOf(ctx, update);
+  if (!isPost(post) || !update.actorId || post.attributionId?.href !== update.actorId.href) return;
+  await tolerant(ctx, update, () => editPost(ctx, post));
 }
 
 async function onDelete(ctx: InboxContext<FederationData>, del: Delete) {
   if (!del.objectId || !del.actorId) return;
-  const known = await threads.postByApId(ctx.data.db, del.objectId.href);
-  if (!known) return;
-  await tolerant(ctx, del, async () => {
-    const author = await authorOf(ctx, del.actorId!);
-    if (!author) return;
-    if ('thread' in known) await threads.deleteThread(ctx.data.db, author, known.thread.id);
-    else await threads.deleteReply(ctx.data.db, author, known.reply.id);
+  await tolerant(ctx, del, () => deletePost(ctx, del.actorId!, del.objectId!));
+}
+
+/**
+ * What a neighbourhood on another server that members here follow distributes: `Announce(Create|Update|
+ * Delete)` (Lemmy family) or `Announce(post)` (a boost). Announces from anyone else are ignored. Posts
+ * from a third server are fetched again from their own id rather than trusted as embedded.
+ */
+async function onAnnounce(ctx: InboxContext<FederationData>, announce: Announce) {
+  if (!announce.actorId) return;
+  const neighbourhood = await neighbourhoods.neighbourhoodByApId(ctx.data.db, announce.actorId.href);
+  if (!neighbourhood) return;
+  let inner: APObject | null;
+  try {
+    inner = await announce.getObject({ documentLoader: ctx.documentLoader, contextLoader: ctx.contextLoader, crossOrigin: 'trust' });
+  } catch {
+    return;
+  }
+  const authentic = async (post: APObject | null): Promise<Post | null> => {
+    if (!post?.id) return null;
+    const fetched = post.id.origin === announce.actorId!.origin ? post : await lookup(ctx, post.id);
+    return isPost(fetched) ? fetched : null;
+  };
+  await tolerant(ctx, announce, async () => {
+    if (inner instanceof Create || inner instanceof Update) {
+      const post = await authentic(await inner.getObject({ documentLoader: ctx.documentLoader, contextLoader: ctx.contextLoader, crossOrigin: 'trust' }));
+      if (!post) return;
+      if (inner instanceof Create) await receivePost(ctx, post, 0, neighbourhood);
+      else await editPost(ctx, post);
+    } else if (inner instanceof Delete) {
+      if (!inner.objectId) return;
+      const known = await knownPost(ctx, inner.objectId);
+      if (!known) return;
+      const thread = 'thread' in known ? known.thread : await threads.threadById(ctx.data.db, known.reply.thread_id);
+      // The group is the authority on what stays in it: its Delete is the author's deletion or a
+      // moderator's removal, and either way the post leaves the neighbourhood here too.
+      if (thread.neighbourhood_id !== neighbourhood.id) return;
+      await threads.removePost(ctx.data.db, null, 'thread' in known ? { threadId: known.thread.id } : { replyId: known.reply.id });
+    } else {
+      const post = await authentic(inner);
+      if (post) await receivePost(ctx, post, 0, neighbourhood);
+    }
   });
+}
+
+/** A neighbourhood on another server, found by `@name@host` or URL, becomes a row members here can follow. */
+export function remoteNeighbourhoods(service: FederationService): RemoteNeighbourhoods {
+  return {
+    async resolve(reference, follower) {
+      const ctx = service.context();
+      const account = 'remote' in reference ? `@${reference.remote.name}@${reference.remote.host}` : reference.remoteUrl.href;
+      const remote = await findRemoteActor(ctx, account);
+      if (remote.type !== 'Group') throw badRequest(`${account} is a person, not a neighbourhood or community.`, 'not_a_group');
+      const group = await lookup(ctx, new URL(remote.uri));
+      let placeName = remote.host;
+      if (group instanceof Group) {
+        const location = await group.getLocation({ documentLoader: ctx.documentLoader, suppressError: true }).catch(() => null);
+        if (location instanceof Place && location.name) placeName = location.name.toString();
+      }
+      const row = await neighbourhoods.rememberRemoteNeighbourhood(ctx.data.db, {
+        apId: remote.uri,
+        handle: remote.handle ?? `${remote.uri.split('/').pop()}@${remote.host}`,
+        name: remote.name,
+        description: group?.summary ? plainText(group.summary.toString()) : '',
+        placeName,
+      });
+      if (follower) await service.follow(follower, remote.uri);
+      return row.id;
+    },
+  };
 }
 
 async function setVote(ctx: InboxContext<FederationData>, vote: Activity, liked: boolean) {
@@ -374,6 +498,7 @@ export const groupHandlers: InboxHandler[] = [
   on(Create, onCreate),
   on(Update, onUpdate),
   on(Delete, onDelete),
+  on(Announce, onAnnounce),
   on(Like, (ctx, like) => setVote(ctx, like, true)),
   // We count likes only; a dislike is accepted and not counted (documented in docs/federation.md).
   on(Dislike, async () => {}),
@@ -390,6 +515,6 @@ export function registerPosts(federation: import('@fedify/fedify').Federation<Fe
     if (!/^\d{1,9}$/.test(values.id)) return null;
     const reply = await threads.replyById(ctx.data.db, Number(values.id)).catch(() => null);
     if (!reply || reply.ap_id || reply.deleted_at) return null;
-    return noteOf(ctx, reply, await threads.threadById(ctx.data.db, reply.thread_id));
+    return noteOf(ctx, reply, await threads.threadById(ctx.data.db, reply.thread_id), await parentOf(ctx, reply));
   });
 }

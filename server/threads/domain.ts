@@ -107,10 +107,18 @@ function exchangeColumns(kind: ThreadKind, exchange: Partial<ExchangeDetails> | 
   };
 }
 
+/**
+ * Local members post where they belong. Like a Lemmy community, a neighbourhood takes posts from the
+ * fediverse without a local membership, and a neighbourhood on another server decides there who posts.
+ */
+async function requirePoster(db: Database, neighbourhood: neighbourhoods.Neighbourhood, viewer: Viewer, remote: RemotePost | undefined) {
+  if (remote || neighbourhood.ap_id) return;
+  await neighbourhoods.requireMember(db, neighbourhood, viewer);
+}
+
 export async function startThread(db: Database, viewer: Viewer, handle: string, input: NewThread): Promise<Thread> {
   const neighbourhood = await neighbourhoods.neighbourhoodByHandle(db, handle);
-  // Like a Lemmy community, a neighbourhood takes posts from the fediverse without a local membership.
-  if (!input.remote) await neighbourhoods.requireMember(db, neighbourhood, viewer);
+  await requirePoster(db, neighbourhood, viewer, input.remote);
   const id = await q.insertThread(db, {
     neighbourhood_id: neighbourhood.id,
     author_id: viewer.id,
@@ -200,7 +208,7 @@ export async function replyById(db: Database, id: number): Promise<Reply> {
 export async function reply(db: Database, viewer: Viewer, threadId: number, input: { body: string; parentId?: number; remote?: RemotePost }): Promise<Reply> {
   const thread = await threadById(db, threadId);
   const neighbourhood = await neighbourhoods.neighbourhoodById(db, thread.neighbourhood_id);
-  if (!input.remote) await neighbourhoods.requireMember(db, neighbourhood, viewer);
+  await requirePoster(db, neighbourhood, viewer, input.remote);
   if (input.parentId !== undefined) {
     const parent = await q.findReply(db, input.parentId);
     if (!parent || parent.thread_id !== threadId) throw badRequest('That reply is not part of this thread.', 'invalid_parent');
@@ -261,4 +269,22 @@ export async function postByApId(db: Database, apId: string): Promise<{ thread: 
   const replyId = await q.replyIdByApId(db, apId);
   const found = replyId === undefined ? undefined : await q.findReply(db, replyId);
   return found && !found.deleted_at ? { reply: found } : null;
+}
+
+/** A deleted thread or reply with its author, for telling other servers it is gone. */
+export function deletedPost(db: Database, target: { threadId: number } | { replyId: number }) {
+  return 'threadId' in target ? q.findThreadEvenDeleted(db, target.threadId) : q.findReply(db, target.replyId);
+}
+
+/**
+ * A moderator removes a thread or reply from their neighbourhood; `moderator` null means the neighbourhood
+ * itself (a group on another server, whose word federation has already checked). Minimal until the
+ * moderation feature's removal (with reasons and restore) replaces it.
+ */
+export async function removePost(db: Database, moderator: Viewer | null, target: { threadId: number } | { replyId: number }): Promise<void> {
+  const reply = 'replyId' in target ? await replyById(db, target.replyId) : null;
+  const thread = await threadById(db, reply ? reply.thread_id : (target as { threadId: number }).threadId);
+  if (moderator) await neighbourhoods.requireModerator(db, await neighbourhoods.neighbourhoodById(db, thread.neighbourhood_id), moderator);
+  if (reply) await q.markReplyDeleted(db, reply);
+  else await q.markThreadDeleted(db, thread.id);
 }

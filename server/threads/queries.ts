@@ -14,6 +14,7 @@ function threadsWithAuthors(db: Database) {
     .select([
       'neighbourhoods.handle as neighbourhood_handle',
       'neighbourhoods.name as neighbourhood_name',
+      'neighbourhoods.ap_id as neighbourhood_ap_id',
       'members.username as author_username',
       'members.display_name as author_display_name',
       'members.ap_id as author_ap_id',
@@ -168,4 +169,8 @@ export async function threadIdByApId(db: Database, apId: string) {
 
 export async function replyIdByApId(db: Database, apId: string) {
   return (await db.selectFrom('replies').select('id').where('ap_id', '=', apId).executeTakeFirst())?.id;
+}
+
+export function findThreadEvenDeleted(db: Database, id: number) {
+  return threadsWithAuthors(db).where('threads.id', '=', id).executeTakeFirst();
 }
