@@ -33,7 +33,7 @@ import { AppError, badRequest } from '../server/errors.ts';
 import type { RemoteNeighbourhoods } from '../server/follows/domain.ts';
 import { actorByUri } from '../server/remote-actors/domain.ts';
 import type { LiveEvent } from '../server/live/bus.ts';
-import { plainText } from '../server/markdown.ts';
+import { escapeHtml, plainText } from '../server/markdown.ts';
 import * as neighbourhoods from '../server/neighbourhoods/domain.ts';
 import { countAcceptedFollows } from '../server/remote-follows/domain.ts';
 import * as threads from '../server/threads/domain.ts';
@@ -271,8 +271,13 @@ async function remoteDetails(ctx: Ctx, post: Post) {
   for await (const tag of post.getTags({ suppressError: true })) if (tag instanceof Hashtag && tag.name) hashtags.push(tag.name.toString());
   const content = post.content;
   const warning = post.summary?.toString();
-  // A content warning (Mastodon's `summary` on a Note) stays with the text; Pages use `summary` as a teaser.
-  const html = (warning && post instanceof Note ? `<p><strong>CW: ${plainText(warning)}</strong></p>` : '') + (content?.toString() ?? '');
+  const link = post.url instanceof URL ? post.url : (post.url as Link | null)?.href;
+  // A content warning (Mastodon's `summary` on a Note) stays with the text; a Page without content (a
+  // link post) shows its summary, else its link.
+  const body = content?.toString().trim()
+    || (post instanceof Note ? '' : warning)
+    || (link && /^https?:$/.test(link.protocol) ? `<p><a href="${escapeHtml(link.href)}">${escapeHtml(link.href)}</a></p>` : '');
+  const html = (warning && post instanceof Note ? `<p><strong>CW: ${plainText(warning)}</strong></p>` : '') + body;
   return {
     apId: post.id!.href,
     html,
