@@ -6,6 +6,8 @@ import {
   type Activity,
   Announce,
   Article,
+  Collection,
+  CollectionPage,
   Create,
   Delete,
   Dislike,
@@ -17,7 +19,8 @@ import {
   Link,
   Mention,
   Note,
-  type Object as APObject,
+  Object as APObject,
+  OrderedCollectionPage,
   Page,
   PUBLIC_COLLECTION,
   Place,
@@ -301,7 +304,16 @@ function titleOf(post: Post, html: string): string {
  * parents up to `backfillDepth`), otherwise a thread when it is addressed to one of our neighbourhoods
  * or one we follow. Returns what it became, or null when it belongs nowhere here.
  */
-export async function receivePost(ctx: Ctx, post: Post, depth = 0, announcedBy?: neighbourhoods.Neighbourhood): Promise<{ thread: threads.Thread } | { reply: threads.Reply } | null> {
+interface Receiving {
+  /** How many `inReplyTo` steps up from the post that arrived. */
+  depth?: number;
+  /** The followed neighbourhood that announced it, if any. */
+  announcedBy?: neighbourhoods.Neighbourhood;
+  /** Inside a backfill already: do not start another. */
+  backfilling?: boolean;
+}
+
+export async function receivePost(ctx: Ctx, post: Post, { depth = 0, announcedBy, backfilling = false }: Receiving = {}): Promise<{ thread: threads.Thread } | { reply: threads.Reply } | null> {
   if (!post.id || !post.attributionId) return null;
   const existing = await knownPost(ctx, post.id);
   if (existing) return existing;
@@ -314,9 +326,12 @@ export async function receivePost(ctx: Ctx, post: Post, depth = 0, announcedBy?:
     let parent = await knownPost(ctx, post.replyTargetId);
     if (!parent && depth < backfillDepth) {
       const fetched = await lookup(ctx, post.replyTargetId);
-      if (isPost(fetched)) parent = await receivePost(ctx, fetched, depth + 1, announcedBy);
+      if (isPost(fetched)) parent = await receivePost(ctx, fetched, { depth: depth + 1, announcedBy, backfilling });
     }
     if (!parent) return null;
+    // Filling in the thread may have brought this very post already.
+    const meanwhile = await knownPost(ctx, post.id);
+    if (meanwhile) return meanwhile;
     const threadId = 'thread' in parent ? parent.thread.id : parent.reply.thread_id;
     const parentId = 'reply' in parent ? parent.reply.id : undefined;
     return { reply: await threads.reply(db, author, threadId, { body: '', parentId, remote: details }) };
@@ -334,7 +349,35 @@ export async function receivePost(ctx: Ctx, post: Post, depth = 0, announcedBy?:
     ...(event && { event: event.endsAt && event.endsAt < event.startsAt ? { ...event, endsAt: null } : event }),
     remote: details,
   });
+  if (!backfilling) await backfillThread(ctx, post, neighbourhood);
   return { thread };
+}
+
+/** At most this many posts are fetched to fill in one thread we see for the first time. */
+const backfillLimit = 100;
+
+/**
+ * A thread new to us may already have replies: we read its context (FEP-7888 / FEP-f228: the collection
+ * of the thread's posts, parents before children) or else its `replies`, and store what we lack.
+ */
+async function backfillThread(ctx: Ctx, post: Post, neighbourhood: neighbourhoods.Neighbourhood) {
+  const source = post.contextIds[0] ?? post.repliesId;
+  if (!source) return;
+  const collection = await lookup(ctx, source);
+  if (!(collection instanceof Collection)) return;
+  const loader = { documentLoader: await ctx.getDocumentLoader({ identifier: 'actor' }), contextLoader: ctx.contextLoader, suppressError: true };
+  let seen = 0;
+  let page: Collection | null = collection;
+  for (let pages = 0; page && pages < 10 && seen < backfillLimit; pages++) {
+    for (const id of page.itemIds) {
+      if (++seen > backfillLimit) break;
+      if (id.href === post.id?.href || (await knownPost(ctx, id))) continue;
+      const item = await lookup(ctx, id);
+      if (isPost(item)) await receivePost(ctx, item, { announcedBy: neighbourhood, backfilling: true }).catch((error: unknown) => ctx.data.log.info({ err: error, id: id.href }, 'backfill skipped a post'));
+    }
+    const next: APObject | null = pages === 0 ? await page.getFirst(loader).catch(() => null) : page instanceof CollectionPage || page instanceof OrderedCollectionPage ? await page.getNext(loader).catch(() => null) : null;
+    page = next instanceof Collection ? next : null;
+  }
 }
 
 async function placeName(ctx: Ctx, event: Event): Promise<string | null> {
@@ -439,7 +482,7 @@ async function onAnnounce(ctx: InboxContext<FederationData>, announce: Announce)
     if (inner instanceof Create || inner instanceof Update) {
       const post = await authentic(await inner.getObject({ documentLoader: ctx.documentLoader, contextLoader: ctx.contextLoader, crossOrigin: 'trust' }));
       if (!post) return;
-      if (inner instanceof Create) await receivePost(ctx, post, 0, neighbourhood);
+      if (inner instanceof Create) await receivePost(ctx, post, { announcedBy: neighbourhood });
       else await editPost(ctx, post);
     } else if (inner instanceof Delete) {
       if (!inner.objectId) return;
@@ -452,7 +495,7 @@ async function onAnnounce(ctx: InboxContext<FederationData>, announce: Announce)
       await threads.removePost(ctx.data.db, null, 'thread' in known ? { threadId: known.thread.id } : { replyId: known.reply.id });
     } else {
       const post = await authentic(inner);
-      if (post) await receivePost(ctx, post, 0, neighbourhood);
+      if (post) await receivePost(ctx, post, { announcedBy: neighbourhood });
     }
   });
 }
@@ -511,6 +554,15 @@ export const groupHandlers: InboxHandler[] = [
 
 /** Our threads and replies as AS2 documents at their canonical URLs (HTML is served there otherwise). */
 export function registerPosts(federation: import('@fedify/fedify').Federation<FederationData>): void {
+  // FEP-7888: a thread's context is the ordered collection of its posts, the thread first and each reply
+  // after its parent, so a server seeing the thread late can fill it in (FEP-f228).
+  federation.setOrderedCollectionDispatcher('context', APObject, '/threads/{id}/context', async (ctx, values) => {
+    if (!/^\d{1,9}$/.test(values.id)) return null;
+    const found = await threads.threadWithReplies(ctx.data.db, Number(values.id)).catch(() => null);
+    if (!found) return null;
+    const items = [postUri(ctx, found.thread, 'thread'), ...found.replies.filter((reply) => !reply.deleted_at).map((reply) => postUri(ctx, reply, 'reply'))];
+    return { items: items.map((id) => new APObject({ id })) };
+  });
   federation.setObjectDispatcher(Page, '/threads/{id}', async (ctx, values) => {
     if (!/^\d{1,9}$/.test(values.id)) return null;
     const thread = await threads.threadById(ctx.data.db, Number(values.id)).catch(() => null);

@@ -1,5 +1,6 @@
-// Three Square Mile instances on loopback: a neighbourhood on B, followed from A and C. A member on A
-// posts in it, C sees it; a reply from C reaches A; a moderator's removal on B reaches both.
+// Square Mile instances on loopback: a neighbourhood on B, followed from A and C. A member on A posts in
+// it, C sees it; a reply from C reaches A; D joins late and backfills the thread; a moderator's removal on
+// B reaches everyone.
 import t from 'tap';
 import { removePost } from '../server/threads/domain.ts';
 import { eachDatabase } from './helpers.ts';
@@ -38,8 +39,22 @@ eachDatabase('three instances share a neighbourhood', async (t, database) => {
   await eventually(async () => (await bea.get(`/api/threads/${onB.id}`)).body.replies.some((r: any) => r.body.includes('Count me in')), 10_000, 'the reply on B');
   await eventually(async () => (await ann.get(`/api/threads/${posted.body.thread.id}`)).body.replies.some((r: any) => r.body.includes('Count me in')), 10_000, 'the reply from C on A');
 
+  // A fourth instance joins late: the next reply brings it the whole thread, from its context.
+  const d = await startInstance(t, await anotherDatabase(t, database));
+  const dee = await d.client.signUp('dee');
+  t.equal((await dee.post('/api/follows', { neighbourhood: `@${market}` })).status, 201);
+  await eventually(async () => (await collectionIds(`${b.url}/neighbourhoods/market/followers`)).length === 3, 10_000, 'the late follower on B');
+  t.equal((await ann.post(`/api/threads/${posted.body.thread.id}/replies`, { body: 'See you Saturday' })).status, 201);
+  const onD = await eventually(async () => (await dee.get(path)).body.threads.find((row: any) => row.title === 'Stall swap'), 10_000, 'the thread on D');
+  const filled = await eventually(async () => {
+    const { replies } = (await dee.get(`/api/threads/${onD.id}`)).body;
+    return replies.length === 2 && replies;
+  }, 10_000, 'both replies on D');
+  t.same(filled.map((r: any) => r.body).sort(), ['Count me in', 'See you Saturday'], 'the thread in full on D');
+
   const moderator = { id: (await bea.get('/api/me')).body.member.id, username: 'bea', role: 'member' as const, tokenId: 0 };
   await removePost(b.app.db, moderator, { threadId: onB.id });
   await eventually(async () => (await cal.get(`/api/threads/${onC.id}`)).status === 404, 10_000, 'the removal on C');
   await eventually(async () => (await ann.get(`/api/threads/${posted.body.thread.id}`)).status === 404, 10_000, 'the removal on A');
+  await eventually(async () => (await dee.get(`/api/threads/${onD.id}`)).status === 404, 10_000, 'the removal on D');
 });
