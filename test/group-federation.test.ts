@@ -77,14 +77,19 @@ eachDatabase('a neighbourhood federates as a group', async (t, database) => {
 
     await deliver('lemmy/activities/create_or_update/create_page.json');
     const started = await eventually(async () => (await threadsHere()).find((row) => row.title === 'test post'), 10_000, 'the Lemmy post as a thread');
-    t.match(started, { author: { username: `lemmy_alpha@${new URL(remote.origin).host}` }, bodyHtml: '<p>test body</p>\n', kind: 'discussion' });
+    t.match(started, { author: { username: `lemmy_alpha@${new URL(remote.origin).host}` }, bodyHtml: '<p>test body</p>', kind: 'discussion' });
 
     await deliver('lemmy/activities/create_or_update/create_comment.json');
     await eventually(async () => (await thread(started.id)).replies.length === 1, 10_000, 'the comment as a reply');
     t.match((await thread(started.id)).replies[0], { bodyHtml: 'hello', parentId: null, author: { username: `lemmy_alpha@${new URL(remote.origin).host}` } });
 
+    // A Lemmy moderator's removal, from someone who is neither the author nor a moderator here: refused.
+    const beta = await remote.actor('lemmy_beta');
+    const removal = transplant(await fixture('lemmy/activities/deletion/remove_note.json'), [['http://enterprise.lemmy.ml/u/lemmy_beta', beta.id], ['http://enterprise.lemmy.ml/activities', `${remote.origin}/activities`], ...moved]);
+    t.equal((await postSigned(`${group}/inbox`, removal, beta)).status, 202);
     await deliver('lemmy/activities/voting/like_note.json');
     await eventually(async () => (await thread(started.id)).replies[0].likeCount === 1, 10_000, 'the vote counted');
+    t.equal((await thread(started.id)).replies[0].bodyHtml, 'hello', 'the removal by a stranger changed nothing');
     await deliver('lemmy/activities/voting/undo_like_note.json');
     await eventually(async () => (await thread(started.id)).replies[0].likeCount === 0, 10_000, 'the vote withdrawn');
 
