@@ -12,6 +12,7 @@ import { federationHook } from './adapter.ts';
 import { type FederationData, registerActors } from './actors.ts';
 import { fetchLimits } from './delivery.ts';
 import { contextLoader, documentLoader } from './fetching.ts';
+import { announceChange, groupHandlers, registerPosts } from './groups.ts';
 import { inboxHandlers } from './inbox.ts';
 import { FederationService } from './service.ts';
 import { instanceIdentifier } from './vocabulary.ts';
@@ -68,6 +69,7 @@ export function createInstanceFederation(db: Database, config: Config, log: Fast
     },
   });
   registerActors(federation);
+  registerPosts(federation);
   const listeners = federation
     .setInboxListeners('/{+identifier}/inbox', '/inbox')
     .setSharedKeyDispatcher(() => ({ identifier: instanceIdentifier }))
@@ -76,7 +78,7 @@ export function createInstanceFederation(db: Database, config: Config, log: Fast
     .onUnverifiedActivity((_ctx, _activity, reason) =>
       Response.json({ error: 'invalid_signature', message: describe(reason) }, { status: 401 }),
     );
-  for (const { type, handle } of inboxHandlers) listeners.on(type, handle);
+  for (const { type, handle } of [...inboxHandlers, ...groupHandlers]) listeners.on(type, handle);
   return { federation, queue, kv };
 }
 
@@ -96,12 +98,23 @@ export default fp(async function federationPlugin(app: FastifyInstance) {
       .send(`<?xml version="1.0" encoding="UTF-8"?>\n<XRD xmlns="http://docs.oasis-open.org/ns/xri/xrd-1.0">\n  <Link rel="lrdd" template="${template}"/>\n</XRD>\n`);
   });
 
+  // The group announces every change in it: the live bus hears every write path (pages, API, Mastodon
+  // API, federation), so there is one trigger for all of them.
+  let stopAnnouncing = () => {};
+  app.addHook('onReady', async () => {
+    if (!app.hasDecorator('live')) return;
+    stopAnnouncing = await app.live.subscribe({ instance: true }, null, (event) => {
+      announceChange(app.federation.context(), event).catch((error: unknown) => app.log.warn({ err: error, event: event.event }, 'could not announce a change'));
+    });
+  });
+
   const stop = new AbortController();
   const workers = federation.startQueue(contextData(), { signal: stop.signal });
   const sweeper = setInterval(() => void kv.removeExpired().catch(() => {}), 10 * 60_000);
   sweeper.unref();
   app.addHook('onClose', async () => {
     clearInterval(sweeper);
+    stopAnnouncing();
     stop.abort();
     // Jobs in hand finish (or time out); anything left runs again after a restart.
     await workers.catch(() => {});

@@ -5,6 +5,7 @@ import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import federation from '../federation/index.ts';
+import { remoteNeighbourhoods } from '../federation/groups.ts';
 import authentication from './accounts/authentication.ts';
 import accountRoutes from './accounts/routes.ts';
 import type { Config } from './config.ts';
@@ -96,7 +97,7 @@ export async function buildApp({ config, db, logger }: AppOptions): Promise<Fast
     },
     { prefix: '/api' },
   );
-  await app.register(networkWeaving);
+  await app.register(networkWeaving, { remote: remoteNeighbourhoods(app.federation) });
   await app.register(pages);
   await app.register(oauthRoutes);
   await app.register(mastodonRoutes);

@@ -18,6 +18,8 @@ export interface MembersTable {
   role: Generated<'member' | 'moderator' | 'admin'>;
   status: Generated<'active' | 'pending' | 'suspended'>;
   created_at: Generated<Date>;
+  /** Set for an author on another server: `username` is then `name@host` and there is no password. */
+  ap_id: string | null;
 }
 
 export interface AccessTokensTable {
@@ -47,6 +49,8 @@ export interface NeighbourhoodsTable {
   member_count: Generated<number>;
   /** `open`: remote followers are accepted at once; `approval`: a moderator decides. */
   admission: Generated<'open' | 'approval'>;
+  /** Set for a neighbourhood on another server that members here follow. */
+  ap_id: string | null;
 }
 
 export interface MembershipsTable {
@@ -79,6 +83,12 @@ export interface ThreadsTable {
   edited_at: Date | null;
   deleted_at: Date | null;
   last_activity_at: Generated<Date>;
+  /** Set for a thread that came from another server. */
+  ap_id: string | null;
+  language: string | null;
+  sensitive: Generated<boolean>;
+  /** Remote attachments, kept as links: `{ url, mediaType, name }`. */
+  attachments: Generated<{ url: string; mediaType: string | null; name: string | null }[]>;
 }
 
 export interface RepliesTable {
@@ -92,6 +102,7 @@ export interface RepliesTable {
   created_at: Generated<Date>;
   edited_at: Date | null;
   deleted_at: Date | null;
+  ap_id: string | null;
 }
 
 export interface LikesTable {

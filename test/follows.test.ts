@@ -42,8 +42,8 @@ eachDatabase('following neighbourhoods, sets and the home feed', async (t, datab
     const followsBefore = await database.db.selectFrom('neighbourhood_follows').selectAll().execute();
     const cases: [unknown, number, string][] = [
       [{ neighbourhood: 'no-such-place' }, 404, 'not_found'],
-      [{ neighbourhood: '@park-road@elsewhere.example' }, 422, 'remote_not_supported'],
-      [{ neighbourhood: 'https://elsewhere.example/c/park' }, 422, 'remote_not_supported'],
+      [{ neighbourhood: '@park-road@elsewhere.example' }, 404, 'not_found'],
+      [{ neighbourhood: 'https://elsewhere.example/c/park' }, 404, 'not_found'],
       [{ neighbourhood: 'http://forum.test/threads/1' }, 400, 'invalid_reference'],
       [{ neighbourhood: 'ftp://forum.test/neighbourhoods/park-road' }, 400, 'invalid_reference'],
       [{ neighbourhood: 'not a handle at all' }, 400, 'invalid_reference'],

@@ -128,3 +128,14 @@ export async function setMemberStatus(db: Database, username: string, status: Me
   if (!member) throw new AppError(404, 'not_found', `No member called ${username}.`);
   return (await q.updateMember(db, member.id, { status }))!;
 }
+
+/**
+ * The member row standing for an author on another server, so their posts take the same paths as ours.
+ * It has no password (no one signs in as it) and is named `name@host`, as the pages show it.
+ */
+export async function remoteMember(db: Database, author: { apId: string; handle: string; displayName: string }): Promise<Viewer> {
+  const row = await q.upsertRemoteMember(db, { apId: author.apId, username: author.handle, displayName: author.displayName.slice(0, 200) });
+  return { id: row.id, username: row.username, role: 'member', tokenId: 0 };
+}
+
+export const memberByApId = q.findMemberByApId;

@@ -66,3 +66,17 @@ export function findViewerByTokenHash(db: Database, tokenHash: string) {
 export function revokeToken(db: Database, tokenId: number) {
   return db.updateTable('access_tokens').set({ revoked_at: new Date() }).where('id', '=', tokenId).execute();
 }
+
+/** A remote author's member row, created on first sight and renamed when their actor is renamed. */
+export function upsertRemoteMember(db: Database, member: { apId: string; username: string; displayName: string }) {
+  return db
+    .insertInto('members')
+    .values({ ap_id: member.apId, username: member.username, username_key: member.username.toLowerCase(), display_name: member.displayName, password_hash: null })
+    .onConflict((oc) => oc.column('ap_id').doUpdateSet({ display_name: member.displayName }))
+    .returning(['id', 'username', 'role'])
+    .executeTakeFirstOrThrow();
+}
+
+export function findMemberByApId(db: Database, apId: string) {
+  return db.selectFrom('members').select(['id', 'username', 'role', 'status']).where('ap_id', '=', apId).executeTakeFirst();
+}

@@ -16,7 +16,8 @@ export type NeighbourhoodReference = { local: string } | { remote: { name: strin
  * Federation provides this; it throws an AppError (404 unknown, 502/504 unreachable) for what it cannot find.
  */
 export interface RemoteNeighbourhoods {
-  resolve(reference: Exclude<NeighbourhoodReference, { local: string }>): Promise<number>;
+  /** With a `follower`, that member's Follow is sent to it too. */
+  resolve(reference: Exclude<NeighbourhoodReference, { local: string }>, follower?: Viewer): Promise<number>;
 }
 
 export function parseReference(text: string, config: Pick<Config, 'domain' | 'publicUrl'>): NeighbourhoodReference {
@@ -40,12 +41,12 @@ export function parseReference(text: string, config: Pick<Config, 'domain' | 'pu
   return { local: decodeURIComponent(local[1]!) };
 }
 
-export async function resolveNeighbourhood(db: Database, reference: NeighbourhoodReference, remote: RemoteNeighbourhoods | undefined) {
+export async function resolveNeighbourhood(db: Database, reference: NeighbourhoodReference, remote: RemoteNeighbourhoods | undefined, follower?: Viewer) {
   if ('local' in reference) return neighbourhoods.neighbourhoodByHandle(db, reference.local);
   if (!remote) {
     throw new AppError(422, 'remote_not_supported', 'Following neighbourhoods on other instances is not available on this server yet.');
   }
-  return neighbourhoods.neighbourhoodById(db, await remote.resolve(reference));
+  return neighbourhoods.neighbourhoodById(db, await remote.resolve(reference, follower));
 }
 
 export async function follow(db: Database, viewer: Viewer, neighbourhoodId: number) {

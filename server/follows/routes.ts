@@ -54,7 +54,7 @@ const followRoutes: FastifyPluginAsync<FollowRoutesOptions> = async (app, option
   }, async (request, reply) => {
     const viewer = requireViewer(request.viewer);
     const { neighbourhood: reference, neighbourhoodId } = request.body;
-    const id = neighbourhoodId ?? (await follows.resolveNeighbourhood(app.db, follows.parseReference(reference!, app.config), options.remote)).id;
+    const id = neighbourhoodId ?? (await follows.resolveNeighbourhood(app.db, follows.parseReference(reference!, app.config), options.remote, viewer)).id;
     const followed = await follows.follow(app.db, viewer, id);
     request.log.info({ neighbourhood: followed.id }, 'neighbourhood followed');
     return reply.status(201).send({ neighbourhood: presentNeighbourhood(followed) });

@@ -182,3 +182,18 @@ export function touchActivity(db: Database, neighbourhoodId: number, at: Date) {
 }
 
 export const listAll = (db: Database) => db.selectFrom('neighbourhoods').selectAll().orderBy('id').execute();
+
+/** A neighbourhood on another server, as members here follow it: named `name@host`, kept current. */
+export function upsertRemote(db: Database, values: { apId: string; handle: string; name: string; description: string; placeName: string }) {
+  const fields = { name: values.name, name_key: values.name.toLowerCase(), description: values.description, place_name: values.placeName };
+  return db
+    .insertInto('neighbourhoods')
+    .values({ ap_id: values.apId, handle: values.handle, handle_key: values.handle.toLowerCase(), ...fields, created_by: null, member_count: 0 })
+    .onConflict((oc) => oc.column('ap_id').doUpdateSet(fields))
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export function findByApId(db: Database, apId: string) {
+  return db.selectFrom('neighbourhoods').selectAll().where('ap_id', '=', apId).executeTakeFirst();
+}

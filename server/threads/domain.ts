@@ -4,7 +4,7 @@ import type { ExchangeStatus, ThreadKind } from '../database.ts';
 import type { Database } from '../database.ts';
 import { badRequest, forbidden, notFound } from '../errors.ts';
 import type { Cursor } from '../http.ts';
-import { renderMarkdown } from '../markdown.ts';
+import { plainText, renderMarkdown, sanitizeHtml } from '../markdown.ts';
 import * as neighbourhoods from '../neighbourhoods/domain.ts';
 import * as q from './queries.ts';
 
@@ -30,6 +30,7 @@ export interface NewThread {
   body: string;
   event?: EventDetails;
   exchange?: ExchangeDetails;
+  remote?: RemotePost;
 }
 
 export interface ThreadChanges {
@@ -37,6 +38,37 @@ export interface ThreadChanges {
   body?: string;
   event?: EventDetails;
   exchange?: Partial<ExchangeDetails>;
+  /** A remote post's new HTML, sanitized here like every other body. */
+  html?: string;
+}
+
+/** What a post from another server brings besides its text: its id there, and HTML rather than Markdown. */
+export interface RemotePost {
+  apId: string;
+  html: string;
+  language?: string | null;
+  sensitive?: boolean;
+  attachments?: { url: string; mediaType: string | null; name: string | null }[];
+  publishedAt?: Date | null;
+}
+
+/** Source and HTML of a body: Markdown written here, or sanitized HTML from another server. */
+function bodyColumns(body: string, html: string | undefined) {
+  if (html === undefined) return { body_source: checkBody(body), body_html: renderMarkdown(body) };
+  const clean = sanitizeHtml(html);
+  if (!plainText(clean) && !body.trim()) throw badRequest('Write something first.', 'invalid_body');
+  return { body_source: body.trim() ? body : plainText(clean), body_html: clean };
+}
+
+function remoteColumns(remote: RemotePost | undefined) {
+  if (!remote) return {};
+  return {
+    ap_id: remote.apId,
+    language: remote.language ?? null,
+    sensitive: remote.sensitive ?? false,
+    attachments: JSON.stringify(remote.attachments ?? []) as never,
+    ...(remote.publishedAt && remote.publishedAt < new Date() && { created_at: remote.publishedAt }),
+  };
 }
 
 function checkTitle(title: string): string {
@@ -75,18 +107,27 @@ function exchangeColumns(kind: ThreadKind, exchange: Partial<ExchangeDetails> | 
   };
 }
 
+/**
+ * Local members post where they belong. Like a Lemmy community, a neighbourhood takes posts from the
+ * fediverse without a local membership, and a neighbourhood on another server decides there who posts.
+ */
+async function requirePoster(db: Database, neighbourhood: neighbourhoods.Neighbourhood, viewer: Viewer, remote: RemotePost | undefined) {
+  if (remote || neighbourhood.ap_id) return;
+  await neighbourhoods.requireMember(db, neighbourhood, viewer);
+}
+
 export async function startThread(db: Database, viewer: Viewer, handle: string, input: NewThread): Promise<Thread> {
   const neighbourhood = await neighbourhoods.neighbourhoodByHandle(db, handle);
-  await neighbourhoods.requireMember(db, neighbourhood, viewer);
+  await requirePoster(db, neighbourhood, viewer, input.remote);
   const id = await q.insertThread(db, {
     neighbourhood_id: neighbourhood.id,
     author_id: viewer.id,
     kind: input.kind,
     title: checkTitle(input.title),
-    body_source: checkBody(input.body),
-    body_html: renderMarkdown(input.body),
+    ...bodyColumns(input.body, input.remote?.html),
     ...eventColumns(input.kind, input.event),
     ...exchangeColumns(input.kind, input.exchange, true),
+    ...remoteColumns(input.remote),
   });
   return threadById(db, id);
 }
@@ -120,7 +161,7 @@ export async function editThread(db: Database, viewer: Viewer, id: number, chang
   const event = changes.event && eventColumns(thread.kind, changes.event);
   await q.updateThread(db, id, {
     ...(changes.title !== undefined && { title: checkTitle(changes.title) }),
-    ...(changes.body !== undefined && { body_source: checkBody(changes.body), body_html: renderMarkdown(changes.body) }),
+    ...((changes.body !== undefined || changes.html !== undefined) && bodyColumns(changes.body ?? '', changes.html)),
     ...event,
     ...exchangeColumns(thread.kind, changes.exchange, false),
     edited_at: new Date(),
@@ -164,10 +205,10 @@ export async function replyById(db: Database, id: number): Promise<Reply> {
   return reply;
 }
 
-export async function reply(db: Database, viewer: Viewer, threadId: number, input: { body: string; parentId?: number }): Promise<Reply> {
+export async function reply(db: Database, viewer: Viewer, threadId: number, input: { body: string; parentId?: number; remote?: RemotePost }): Promise<Reply> {
   const thread = await threadById(db, threadId);
   const neighbourhood = await neighbourhoods.neighbourhoodById(db, thread.neighbourhood_id);
-  await neighbourhoods.requireMember(db, neighbourhood, viewer);
+  await requirePoster(db, neighbourhood, viewer, input.remote);
   if (input.parentId !== undefined) {
     const parent = await q.findReply(db, input.parentId);
     if (!parent || parent.thread_id !== threadId) throw badRequest('That reply is not part of this thread.', 'invalid_parent');
@@ -178,19 +219,20 @@ export async function reply(db: Database, viewer: Viewer, threadId: number, inpu
       thread_id: threadId,
       parent_id: input.parentId ?? null,
       author_id: viewer.id,
-      body_source: checkBody(input.body),
-      body_html: renderMarkdown(input.body),
+      ...bodyColumns(input.body, input.remote?.html),
+      ...(input.remote && { ap_id: input.remote.apId }),
+      ...(input.remote?.publishedAt && input.remote.publishedAt < new Date() && { created_at: input.remote.publishedAt }),
     },
     neighbourhood.id,
   );
   return replyById(db, id);
 }
 
-export async function editReply(db: Database, viewer: Viewer, id: number, body: string): Promise<Reply> {
+export async function editReply(db: Database, viewer: Viewer, id: number, body: string, html?: string): Promise<Reply> {
   const existing = await replyById(db, id);
   if (existing.deleted_at) throw notFound('That reply');
   requireAuthor(existing.author_id, viewer, 'reply');
-  await q.updateReply(db, id, { body_source: checkBody(body), body_html: renderMarkdown(body), edited_at: new Date() });
+  await q.updateReply(db, id, { ...bodyColumns(body, html), edited_at: new Date() });
   return replyById(db, id);
 }
 
@@ -216,3 +258,33 @@ export async function likesInThread(db: Database, viewer: Viewer | null, threadI
 }
 
 export const threadsByAuthor = q.threadsByAuthor;
+
+/** A thread or reply by its ActivityPub id (ours or another server's), or null. */
+export async function postByApId(db: Database, apId: string): Promise<{ thread: Thread } | { reply: Reply } | null> {
+  const threadId = await q.threadIdByApId(db, apId);
+  if (threadId !== undefined) {
+    const thread = await q.findThread(db, threadId);
+    return thread ? { thread } : null;
+  }
+  const replyId = await q.replyIdByApId(db, apId);
+  const found = replyId === undefined ? undefined : await q.findReply(db, replyId);
+  return found && !found.deleted_at ? { reply: found } : null;
+}
+
+/** A deleted thread or reply with its author, for telling other servers it is gone. */
+export function deletedPost(db: Database, target: { threadId: number } | { replyId: number }) {
+  return 'threadId' in target ? q.findThreadEvenDeleted(db, target.threadId) : q.findReply(db, target.replyId);
+}
+
+/**
+ * A moderator removes a thread or reply from their neighbourhood; `moderator` null means the neighbourhood
+ * itself (a group on another server, whose word federation has already checked). Minimal until the
+ * moderation feature's removal (with reasons and restore) replaces it.
+ */
+export async function removePost(db: Database, moderator: Viewer | null, target: { threadId: number } | { replyId: number }): Promise<void> {
+  const reply = 'replyId' in target ? await replyById(db, target.replyId) : null;
+  const thread = await threadById(db, reply ? reply.thread_id : (target as { threadId: number }).threadId);
+  if (moderator) await neighbourhoods.requireModerator(db, await neighbourhoods.neighbourhoodById(db, thread.neighbourhood_id), moderator);
+  if (reply) await q.markReplyDeleted(db, reply);
+  else await q.markThreadDeleted(db, thread.id);
+}

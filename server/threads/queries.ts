@@ -14,8 +14,10 @@ function threadsWithAuthors(db: Database) {
     .select([
       'neighbourhoods.handle as neighbourhood_handle',
       'neighbourhoods.name as neighbourhood_name',
+      'neighbourhoods.ap_id as neighbourhood_ap_id',
       'members.username as author_username',
       'members.display_name as author_display_name',
+      'members.ap_id as author_ap_id',
     ]);
 }
 
@@ -64,7 +66,7 @@ function repliesWithAuthors(db: Database) {
     .selectFrom('replies')
     .leftJoin('members', 'members.id', 'replies.author_id')
     .selectAll('replies')
-    .select(['members.username as author_username', 'members.display_name as author_display_name']);
+    .select(['members.username as author_username', 'members.display_name as author_display_name', 'members.ap_id as author_ap_id']);
 }
 
 export type ReplyWithNames = Awaited<ReturnType<typeof findReply>> & {};
@@ -159,4 +161,16 @@ export function threadsByAuthor(db: Database, authorId: number, limit: number) {
     .orderBy('threads.id', 'desc')
     .limit(limit)
     .execute();
+}
+
+export async function threadIdByApId(db: Database, apId: string) {
+  return (await db.selectFrom('threads').select('id').where('ap_id', '=', apId).executeTakeFirst())?.id;
+}
+
+export async function replyIdByApId(db: Database, apId: string) {
+  return (await db.selectFrom('replies').select('id').where('ap_id', '=', apId).executeTakeFirst())?.id;
+}
+
+export function findThreadEvenDeleted(db: Database, id: number) {
+  return threadsWithAuthors(db).where('threads.id', '=', id).executeTakeFirst();
 }
