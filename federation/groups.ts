@@ -262,7 +262,7 @@ async function knownPost(ctx: Ctx, uri: URL) {
   return threads.postByApId(ctx.data.db, uri.href);
 }
 
-async function remoteDetails(ctx: Ctx, post: Post) {
+async function remoteDetails(post: Post) {
   const attachments: { url: string; mediaType: string | null; name: string | null }[] = [];
   for await (const item of post.getAttachments({ suppressError: true })) {
     const href = item instanceof Link ? item.href : item && 'url' in item ? (item.url instanceof URL ? item.url : (item.url as Link | null)?.href) : null;
@@ -319,7 +319,7 @@ export async function receivePost(ctx: Ctx, post: Post, { depth = 0, announcedBy
   if (existing) return existing;
   const author = await authorOf(ctx, post.attributionId);
   if (!author) return null;
-  const details = await remoteDetails(ctx, post);
+  const details = await remoteDetails(post);
   const db = ctx.data.db;
 
   if (post.replyTargetId) {
@@ -432,7 +432,7 @@ async function editPost(ctx: Ctx, post: Post) {
   if (!known) return;
   const author = await authorOf(ctx, post.attributionId);
   if (!author) return;
-  const { html } = await remoteDetails(ctx, post);
+  const { html } = await remoteDetails(post);
   if ('thread' in known) await threads.editThread(ctx.data.db, author, known.thread.id, { title: titleOf(post, html), html });
   else await threads.editReply(ctx.data.db, author, known.reply.id, '', html);
 }

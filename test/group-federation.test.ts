@@ -1,7 +1,6 @@
 // Neighbourhoods as FEP-1b12 groups: what the group sends its followers, and what posts from other
 // software (captured payloads, moved onto a stand-in server and signed by its actors) become here.
 import { readFile } from 'node:fs/promises';
-import t from 'tap';
 import { eachDatabase } from './helpers.ts';
 import { getJson, startInstance } from './instances.ts';
 import { eventually, postSigned, type RemoteActor, RemoteServer } from './remote-server.ts';

@@ -3,7 +3,6 @@
 // threads), signed by its actor and delivered to the neighbourhood's inbox, become threads, replies,
 // events, edits, deletions and likes. The table in docs/federation.md lists each fixture.
 import { readFile } from 'node:fs/promises';
-import t from 'tap';
 import { eachDatabase } from './helpers.ts';
 import { startInstance } from './instances.ts';
 import { eventually, postSigned, RemoteServer } from './remote-server.ts';

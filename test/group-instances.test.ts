@@ -1,7 +1,6 @@
 // Square Mile instances on loopback: a neighbourhood on B, followed from A and C. A member on A posts in
 // it, C sees it; a reply from C reaches A; D joins late and backfills the thread; a moderator's removal on
 // B reaches everyone.
-import t from 'tap';
 import { removePost } from '../server/threads/domain.ts';
 import { eachDatabase } from './helpers.ts';
 import { anotherDatabase, collectionIds, startInstance } from './instances.ts';
