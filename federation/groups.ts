@@ -13,7 +13,6 @@ import {
   Dislike,
   Event,
   Group,
-  Hashtag,
   Image,
   Like,
   Link,
@@ -270,8 +269,6 @@ async function remoteDetails(post: Post) {
     attachments.push({ url: href.href, mediaType: (item as Image).mediaType ?? null, name: item instanceof Image ? (item.name?.toString() ?? null) : null });
     if (attachments.length >= 20) break;
   }
-  const hashtags: string[] = [];
-  for await (const tag of post.getTags({ suppressError: true })) if (tag instanceof Hashtag && tag.name) hashtags.push(tag.name.toString());
   const content = post.content;
   const warning = post.summary?.toString();
   const link = post.url instanceof URL ? post.url : (post.url as Link | null)?.href;
@@ -288,7 +285,6 @@ async function remoteDetails(post: Post) {
     sensitive: post.sensitive ?? false,
     attachments,
     publishedAt: toDate(post.published),
-    hashtags,
   };
 }
 
