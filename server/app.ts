@@ -12,6 +12,7 @@ import { type Database, isReachable } from './database.ts';
 import { badRequest, errorSchema, installErrorHandling } from './errors.ts';
 import { containsNul } from './http.ts';
 import mastodonRoutes from './mastodon/routes.ts';
+import moderationRoutes from './moderation/routes.ts';
 import neighbourhoodRoutes from './neighbourhoods/routes.ts';
 import oauthRoutes from './oauth/routes.ts';
 import pages from './pages/index.ts';
@@ -92,6 +93,7 @@ export async function buildApp({ config, db, logger }: AppOptions): Promise<Fast
       await api.register(neighbourhoodRoutes);
       await api.register(threadRoutes);
       await api.register(remoteFollowRoutes);
+      await api.register(moderationRoutes);
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     },
     { prefix: '/api' },

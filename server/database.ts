@@ -79,6 +79,10 @@ export interface ThreadsTable {
   edited_at: Date | null;
   deleted_at: Date | null;
   last_activity_at: Generated<Date>;
+  /** Set with deleted_at when a moderator removes the thread, so it can be restored. */
+  removed_at: Generated<Date | null>;
+  locked_at: Generated<Date | null>;
+  pinned_at: Generated<Date | null>;
 }
 
 export interface RepliesTable {
@@ -92,6 +96,7 @@ export interface RepliesTable {
   created_at: Generated<Date>;
   edited_at: Date | null;
   deleted_at: Date | null;
+  removed_at: Generated<Date | null>;
 }
 
 export interface LikesTable {
@@ -222,6 +227,33 @@ export interface FederationJobsTable {
   created_at: Generated<Date>;
 }
 
+export interface NeighbourhoodBansTable {
+  neighbourhood_id: number;
+  member_id: number;
+  banned_by: number | null;
+  reason: Generated<string>;
+  expires_at: Date | null;
+  created_at: Generated<Date>;
+}
+
+export type ModerationAction =
+  | 'remove_thread' | 'restore_thread' | 'lock_thread' | 'unlock_thread' | 'pin_thread' | 'unpin_thread'
+  | 'remove_reply' | 'restore_reply' | 'ban' | 'unban' | 'appoint_moderator' | 'dismiss_moderator'
+  | 'suspend' | 'unsuspend';
+
+export interface ModerationLogTable {
+  id: Generated<number>;
+  /** Null for instance-wide actions such as suspending an account. */
+  neighbourhood_id: number | null;
+  moderator_id: number | null;
+  action: ModerationAction;
+  thread_id: number | null;
+  reply_id: number | null;
+  member_id: number | null;
+  reason: Generated<string>;
+  created_at: Generated<Date>;
+}
+
 export interface Tables {
   members: MembersTable;
   access_tokens: AccessTokensTable;
@@ -244,6 +276,8 @@ export interface Tables {
   remote_follows: RemoteFollowsTable;
   federation_kv: FederationKvTable;
   federation_jobs: FederationJobsTable;
+  neighbourhood_bans: NeighbourhoodBansTable;
+  moderation_log: ModerationLogTable;
 }
 
 export type Database = Kysely<Tables>;

@@ -3,6 +3,7 @@ import type { Viewer } from '../accounts/domain.ts';
 import type { Database } from '../database.ts';
 import { badRequest, conflict, forbidden, notFound } from '../errors.ts';
 import type { Cursor } from '../http.ts';
+import { activeBan } from '../moderation/queries.ts';
 import * as q from './queries.ts';
 
 export type Neighbourhood = q.NeighbourhoodRow;
@@ -81,6 +82,11 @@ export async function updateNeighbourhood(db: Database, viewer: Viewer, handle: 
 
 export async function join(db: Database, viewer: Viewer, handle: string) {
   const neighbourhood = await neighbourhoodByHandle(db, handle);
+  const ban = await activeBan(db, neighbourhood.id, viewer.id);
+  if (ban) {
+    const until = ban.expires_at ? ` until ${ban.expires_at.toISOString()}` : '';
+    throw forbidden(`You are banned from ${neighbourhood.name}${until}.`, 'banned');
+  }
   await q.insertMembership(db, neighbourhood.id, viewer.id);
   return neighbourhoodByHandle(db, handle);
 }
@@ -95,6 +101,7 @@ export async function leave(db: Database, viewer: Viewer, handle: string) {
 }
 
 export const moderatorsOf = q.moderatorsOf;
+export const removeMembership = q.deleteMembership;
 export const touchActivity = q.touchActivity;
 export const listAll = q.listAll;
 

@@ -107,7 +107,9 @@ export async function listThreads(
   const after = filter.after && { at: new Date(filter.after.sort), id: filter.after.id };
   const rows = await q.listThreads(db, { neighbourhoodId: neighbourhood.id, kind: filter.kind, limit: filter.limit, after });
   const last = rows.length === filter.limit ? rows[rows.length - 1] : undefined;
-  return { rows, next: last && { sort: last.last_activity_at.toISOString(), id: last.id } };
+  // Pinned threads head the first page; the cursor pages through the rest by activity.
+  const pinned = after ? [] : await q.listThreads(db, { neighbourhoodId: neighbourhood.id, kind: filter.kind, limit: 50, pinned: true });
+  return { rows: [...pinned, ...rows], next: last && { sort: last.last_activity_at.toISOString(), id: last.id } };
 }
 
 function requireAuthor(authorId: number | null, viewer: Viewer, what: string): void {
@@ -168,6 +170,7 @@ export async function reply(db: Database, viewer: Viewer, threadId: number, inpu
   const thread = await threadById(db, threadId);
   const neighbourhood = await neighbourhoods.neighbourhoodById(db, thread.neighbourhood_id);
   await neighbourhoods.requireMember(db, neighbourhood, viewer);
+  if (thread.locked_at) throw forbidden('This thread is locked: it takes no new replies.', 'thread_locked');
   if (input.parentId !== undefined) {
     const parent = await q.findReply(db, input.parentId);
     if (!parent || parent.thread_id !== threadId) throw badRequest('That reply is not part of this thread.', 'invalid_parent');

@@ -25,14 +25,17 @@ export function findThread(db: Database, id: number) {
   return threadsWithAuthors(db).where('threads.id', '=', id).where('threads.deleted_at', 'is', null).executeTakeFirst();
 }
 
+/** One page of a neighbourhood's threads that are not pinned, or (`pinned`) all its pinned ones. */
 export function listThreads(
   db: Database,
-  filter: { neighbourhoodId: number; kind?: ThreadKind; limit: number; after?: { at: Date; id: number } },
+  filter: { neighbourhoodId: number; kind?: ThreadKind; limit: number; after?: { at: Date; id: number }; pinned?: boolean },
 ) {
   const { after } = filter;
   return threadsWithAuthors(db)
     .where('threads.neighbourhood_id', '=', filter.neighbourhoodId)
     .where('threads.deleted_at', 'is', null)
+    .where('threads.pinned_at', filter.pinned ? 'is not' : 'is', null)
+    .$if(!!filter.pinned, (qb) => qb.orderBy('threads.pinned_at', 'desc'))
     .$if(!!filter.kind, (qb) => qb.where('threads.kind', '=', filter.kind!))
     .$if(!!after, (qb) =>
       qb.where((eb) => eb(eb.refTuple('threads.last_activity_at', 'threads.id'), '<', eb.tuple(after!.at, after!.id))),

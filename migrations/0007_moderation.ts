@@ -1,0 +1,37 @@
+// Moderation: removed, locked and pinned threads, neighbourhood bans and the moderation log.
+// A removal also sets deleted_at, so every read path that already hides deleted posts hides removed
+// ones; removed_at tells a moderator's removal (restorable, body kept) from an author's own delete.
+import { type Kysely, sql } from 'kysely';
+
+const statements = [
+  `alter table threads add column removed_at timestamptz`,
+  `alter table threads add column locked_at timestamptz`,
+  `alter table threads add column pinned_at timestamptz`,
+  `alter table replies add column removed_at timestamptz`,
+  `create index threads_pinned on threads (neighbourhood_id, pinned_at) where pinned_at is not null`,
+  `create table neighbourhood_bans (
+    neighbourhood_id integer not null references neighbourhoods (id) on delete cascade,
+    member_id integer not null references members (id) on delete cascade,
+    banned_by integer references members (id) on delete set null,
+    reason text not null default '',
+    expires_at timestamptz,
+    created_at timestamptz not null default now(),
+    primary key (neighbourhood_id, member_id)
+  )`,
+  `create table moderation_log (
+    id integer generated always as identity primary key,
+    neighbourhood_id integer references neighbourhoods (id) on delete cascade,
+    moderator_id integer references members (id) on delete set null,
+    action text not null,
+    thread_id integer references threads (id) on delete set null,
+    reply_id integer references replies (id) on delete set null,
+    member_id integer references members (id) on delete set null,
+    reason text not null default '',
+    created_at timestamptz not null default now()
+  )`,
+  `create index moderation_log_neighbourhood on moderation_log (neighbourhood_id, id desc)`,
+];
+
+export async function up(db: Kysely<unknown>): Promise<void> {
+  for (const statement of statements) await sql.raw(statement).execute(db);
+}
