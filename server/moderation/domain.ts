@@ -40,6 +40,12 @@ function log(db: Database, moderator: Viewer, action: ModerationAction, entry: {
   });
 }
 
+/** Where a moderation action took place, for sending the moderator back there. */
+export interface Where {
+  handle: string;
+  threadId: number;
+}
+
 async function threadState(db: Database, id: number) {
   const thread = await q.findThreadState(db, id);
   if (!thread) throw notFound('That thread');
@@ -47,38 +53,42 @@ async function threadState(db: Database, id: number) {
 }
 
 /** A moderator's removal: hidden everywhere like a deletion, but kept so it can be restored. */
-export async function removeThread(db: Database, moderator: Viewer, id: number, reason?: string): Promise<void> {
+export async function removeThread(db: Database, moderator: Viewer, id: number, reason?: string): Promise<Where> {
   const thread = await threadState(db, id);
-  await requireModeratorOf(db, thread.neighbourhood_id, moderator);
+  const neighbourhood = await requireModeratorOf(db, thread.neighbourhood_id, moderator);
   if (thread.deleted_at) throw notFound('That thread');
   await q.markThreadRemoved(db, id);
   await log(db, moderator, 'remove_thread', { neighbourhoodId: thread.neighbourhood_id, threadId: id, memberId: thread.author_id ?? undefined, reason });
+  return { handle: neighbourhood.handle, threadId: id };
 }
 
-export async function restoreThread(db: Database, moderator: Viewer, id: number, reason?: string): Promise<void> {
+export async function restoreThread(db: Database, moderator: Viewer, id: number, reason?: string): Promise<Where> {
   const thread = await threadState(db, id);
-  await requireModeratorOf(db, thread.neighbourhood_id, moderator);
+  const neighbourhood = await requireModeratorOf(db, thread.neighbourhood_id, moderator);
   if (!thread.removed_at) throw conflict('Only a removed thread can be restored.', 'not_removed');
   await q.markThreadRestored(db, id);
   await log(db, moderator, 'restore_thread', { neighbourhoodId: thread.neighbourhood_id, threadId: id, memberId: thread.author_id ?? undefined, reason });
+  return { handle: neighbourhood.handle, threadId: id };
 }
 
 /** Locks (no new replies) or unlocks a thread. */
-export async function lockThread(db: Database, moderator: Viewer, id: number, locked: boolean, reason?: string): Promise<void> {
+export async function lockThread(db: Database, moderator: Viewer, id: number, locked: boolean, reason?: string): Promise<Where> {
   const thread = await threadState(db, id);
-  await requireModeratorOf(db, thread.neighbourhood_id, moderator);
+  const neighbourhood = await requireModeratorOf(db, thread.neighbourhood_id, moderator);
   if (thread.deleted_at) throw notFound('That thread');
   await q.setThreadFlag(db, id, 'locked_at', locked);
   await log(db, moderator, locked ? 'lock_thread' : 'unlock_thread', { neighbourhoodId: thread.neighbourhood_id, threadId: id, reason });
+  return { handle: neighbourhood.handle, threadId: id };
 }
 
 /** Pins a thread to the top of its neighbourhood's list, or unpins it. */
-export async function pinThread(db: Database, moderator: Viewer, id: number, pinned: boolean, reason?: string): Promise<void> {
+export async function pinThread(db: Database, moderator: Viewer, id: number, pinned: boolean, reason?: string): Promise<Where> {
   const thread = await threadState(db, id);
-  await requireModeratorOf(db, thread.neighbourhood_id, moderator);
+  const neighbourhood = await requireModeratorOf(db, thread.neighbourhood_id, moderator);
   if (thread.deleted_at) throw notFound('That thread');
   await q.setThreadFlag(db, id, 'pinned_at', pinned);
   await log(db, moderator, pinned ? 'pin_thread' : 'unpin_thread', { neighbourhoodId: thread.neighbourhood_id, threadId: id, reason });
+  return { handle: neighbourhood.handle, threadId: id };
 }
 
 async function replyState(db: Database, id: number) {
@@ -87,20 +97,22 @@ async function replyState(db: Database, id: number) {
   return reply;
 }
 
-export async function removeReply(db: Database, moderator: Viewer, id: number, reason?: string): Promise<void> {
+export async function removeReply(db: Database, moderator: Viewer, id: number, reason?: string): Promise<Where> {
   const reply = await replyState(db, id);
-  await requireModeratorOf(db, reply.neighbourhood_id, moderator);
+  const neighbourhood = await requireModeratorOf(db, reply.neighbourhood_id, moderator);
   if (reply.deleted_at) throw notFound('That reply');
   await q.markRepliesRemoved(db, { replyId: id });
   await log(db, moderator, 'remove_reply', { neighbourhoodId: reply.neighbourhood_id, threadId: reply.thread_id, replyId: id, memberId: reply.author_id ?? undefined, reason });
+  return { handle: neighbourhood.handle, threadId: reply.thread_id };
 }
 
-export async function restoreReply(db: Database, moderator: Viewer, id: number, reason?: string): Promise<void> {
+export async function restoreReply(db: Database, moderator: Viewer, id: number, reason?: string): Promise<Where> {
   const reply = await replyState(db, id);
-  await requireModeratorOf(db, reply.neighbourhood_id, moderator);
+  const neighbourhood = await requireModeratorOf(db, reply.neighbourhood_id, moderator);
   if (!reply.removed_at) throw conflict('Only a removed reply can be restored.', 'not_removed');
   await q.markReplyRestored(db, reply);
   await log(db, moderator, 'restore_reply', { neighbourhoodId: reply.neighbourhood_id, threadId: reply.thread_id, replyId: id, memberId: reply.author_id ?? undefined, reason });
+  return { handle: neighbourhood.handle, threadId: reply.thread_id };
 }
 
 async function memberNamed(db: Database, username: string) {

@@ -62,7 +62,7 @@ const moderationRoutes: FastifyPluginAsync = async (app) => {
     ['/threads/:id/unpin', 'Unpin a thread (moderators)', (v, id, r) => moderation.pinThread(app.db, v, id, false, r)],
     ['/replies/:id/remove', 'Remove a reply (moderators)', (v, id, r) => moderation.removeReply(app.db, v, id, r)],
     ['/replies/:id/restore', 'Restore a removed reply (moderators)', (v, id, r) => moderation.restoreReply(app.db, v, id, r)],
-  ] as const satisfies readonly (readonly [string, string, (viewer: import('../accounts/domain.ts').Viewer, id: number, reason?: string) => Promise<void>])[];
+  ] as const satisfies readonly (readonly [string, string, (viewer: import('../accounts/domain.ts').Viewer, id: number, reason?: string) => Promise<unknown>])[];
   for (const [url, summary, act] of actions) {
     app.post<{ Params: { id: number }; Body: Reason }>(url, { schema: { summary, params: idParams, body: reasonBody, response: done } }, async (request, reply) => {
       await act(requireViewer(request.viewer), request.params.id, request.body?.reason);

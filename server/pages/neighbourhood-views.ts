@@ -130,7 +130,7 @@ export function neighbourhoodPage(ctx: PageContext, data: NeighbourhoodPageData)
   <section aria-labelledby="locality-heading"><h2 id="locality-heading">Where</h2><p>${n.place_name}</p>${point}</section>
   <section aria-labelledby="moderators-heading"><h2 id="moderators-heading">Moderators</h2><ul>${data.moderators.map(
     (m) => html`<li><a href="/members/${m.username}">${m.display_name || m.username}</a></li>`,
-  )}</ul></section>
+  )}</ul><p><a href="/neighbourhoods/${n.handle}/moderation">Moderation log</a></p></section>
 </aside>
 </div>`, { feeds });
 }

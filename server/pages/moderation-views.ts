@@ -1,0 +1,76 @@
+// Pages about moderation: a neighbourhood's public log (with its bans and restore buttons for moderators)
+// and the instance log for admins.
+import type { LogEntry } from '../moderation/domain.ts';
+import { when } from './format.ts';
+import { errorSummary, field } from './forms.ts';
+import { type Fragment, html } from './html.ts';
+import { buttonForm, csrfField, page, type PageContext } from './layout.ts';
+
+const actionNames: Record<string, string> = {
+  remove_thread: 'Removed a thread', restore_thread: 'Restored a thread', lock_thread: 'Locked a thread', unlock_thread: 'Unlocked a thread',
+  pin_thread: 'Pinned a thread', unpin_thread: 'Unpinned a thread', remove_reply: 'Removed a reply', restore_reply: 'Restored a reply',
+  ban: 'Banned a member', unban: 'Lifted a ban', appoint_moderator: 'Appointed a moderator', dismiss_moderator: 'Took back a moderator role',
+  suspend: 'Suspended an account', unsuspend: 'Lifted a suspension',
+};
+
+/** The button that undoes a removal, shown to moderators beside the log entry. */
+function restoreButton(ctx: PageContext, e: LogEntry): Fragment {
+  if (e.action === 'remove_thread' && e.thread_id) return buttonForm(ctx, `/threads/${e.thread_id}/restore`, 'Restore', {}, html` class="secondary"`);
+  if (e.action === 'remove_reply' && e.reply_id) return buttonForm(ctx, `/replies/${e.reply_id}/restore`, 'Restore', {}, html` class="secondary"`);
+  return null;
+}
+
+function logTable(ctx: PageContext, entries: LogEntry[], canModerate: boolean, showNeighbourhood: boolean) {
+  if (!entries.length) return html`<p>No moderation actions yet.</p>`;
+  return html`<table class="moderation-log">
+<thead><tr><th scope="col">When</th>${showNeighbourhood ? html`<th scope="col">Neighbourhood</th>` : null}<th scope="col">Who</th><th scope="col">What</th><th scope="col">Reason</th>${canModerate ? html`<th scope="col"><span class="visually-hidden">Undo</span></th>` : null}</tr></thead>
+<tbody>${entries.map((e) => html`<tr id="log-${e.id}">
+  <td>${when(e.created_at, ctx.locale)}</td>
+  ${showNeighbourhood ? html`<td>${e.neighbourhood ? html`<a href="/neighbourhoods/${e.neighbourhood}">${e.neighbourhood}</a>` : 'Instance'}</td>` : null}
+  <td>${e.moderator ?? 'A former moderator'}</td>
+  <td>${actionNames[e.action] ?? e.action}${e.thread_id && !e.reply_id ? html` (<a href="/threads/${e.thread_id}">thread ${e.thread_id}</a>)` : null}${
+    e.reply_id ? html` (reply ${e.reply_id})` : null}${e.member ? html` · <a href="/members/${e.member}">@${e.member}</a>` : null}</td>
+  <td>${e.reason || '—'}</td>
+  ${canModerate ? html`<td>${restoreButton(ctx, e)}</td>` : null}
+</tr>`)}</tbody>
+</table>`;
+}
+
+export interface NeighbourhoodModerationData {
+  neighbourhood: { handle: string; name: string };
+  entries: LogEntry[];
+  canModerate: boolean;
+  bans: { username: string; banned_by: string | null; reason: string; expires_at: Date | null }[];
+  error?: string;
+  status?: number;
+}
+
+export function neighbourhoodModerationPage(ctx: PageContext, d: NeighbourhoodModerationData) {
+  const n = d.neighbourhood;
+  const bans = d.canModerate
+    ? html`<section aria-labelledby="bans-heading"><h2 id="bans-heading">Bans</h2>
+${d.bans.length ? html`<ul>${d.bans.map((b) => html`<li>@${b.username}${b.expires_at ? html` until ${when(b.expires_at, ctx.locale)}` : ' until lifted'}${b.reason ? html` — ${b.reason}` : null}
+  ${buttonForm(ctx, `/neighbourhoods/${n.handle}/bans/${b.username}/lift`, 'Lift ban', {}, html` class="secondary"`)}</li>`)}</ul>` : html`<p>Nobody is banned.</p>`}
+${errorSummary(d.error)}
+<form method="post" action="/neighbourhoods/${n.handle}/bans">${csrfField(ctx)}
+  ${field('username', 'Member to ban', { required: true, maxLength: 64 })}
+  ${field('reason', 'Reason', { maxLength: 1000, hint: 'Shown in the public log.' })}
+  ${field('days', 'Days', { type: 'number', hint: 'Leave empty to ban until lifted.', attributes: html` min="1" max="3650"` })}
+  <p><label><input type="checkbox" name="removeContent" value="1"> Also remove everything they posted here</label></p>
+  <p><button type="submit" class="danger">Ban</button></p>
+</form></section>`
+    : null;
+  return page(ctx, `Moderation log · ${n.name}`, html`
+<nav aria-label="Breadcrumb" class="crumbs"><a href="/neighbourhoods/${n.handle}">${n.name}</a></nav>
+<h1>Moderation log</h1>
+<p>Every action ${n.name}\u2019s moderators take, with their reasons.</p>
+${logTable(ctx, d.entries, d.canModerate, false)}
+${bans}`, { status: d.status ?? 200 });
+}
+
+export function instanceModerationPage(ctx: PageContext, entries: LogEntry[]) {
+  return page(ctx, 'Instance moderation log', html`
+<h1>Instance moderation log</h1>
+<p>Every moderation action on ${ctx.instanceName}, newest first.</p>
+${logTable(ctx, entries, true, true)}`);
+}
