@@ -1,4 +1,5 @@
-// Moderation: removed, locked and pinned threads, neighbourhood bans and the moderation log.
+// Moderation: removed, locked and pinned threads, neighbourhood bans, the moderation log, and
+// members-only neighbourhoods with join requests.
 // A removal also sets deleted_at, so every read path that already hides deleted posts hides removed
 // ones; removed_at tells a moderator's removal (restorable, body kept) from an author's own delete.
 import { type Kysely, sql } from 'kysely';
@@ -28,6 +29,14 @@ const statements = [
     member_id integer references members (id) on delete set null,
     reason text not null default '',
     created_at timestamptz not null default now()
+  )`,
+  // Members-only neighbourhoods: threads are read by members alone; joining takes a moderator's approval.
+  `alter table neighbourhoods add column visibility text not null default 'public' check (visibility in ('public', 'members'))`,
+  `create table join_requests (
+    neighbourhood_id integer not null references neighbourhoods (id) on delete cascade,
+    member_id integer not null references members (id) on delete cascade,
+    created_at timestamptz not null default now(),
+    primary key (neighbourhood_id, member_id)
   )`,
   `create index moderation_log_neighbourhood on moderation_log (neighbourhood_id, id desc)`,
 ];

@@ -47,6 +47,8 @@ export interface NeighbourhoodsTable {
   member_count: Generated<number>;
   /** `open`: remote followers are accepted at once; `approval`: a moderator decides. */
   admission: Generated<'open' | 'approval'>;
+  /** `public`: anyone reads its threads; `members`: only its members do, on every path. */
+  visibility: Generated<'public' | 'members'>;
 }
 
 export interface MembershipsTable {
@@ -239,7 +241,7 @@ export interface NeighbourhoodBansTable {
 export type ModerationAction =
   | 'remove_thread' | 'restore_thread' | 'lock_thread' | 'unlock_thread' | 'pin_thread' | 'unpin_thread'
   | 'remove_reply' | 'restore_reply' | 'ban' | 'unban' | 'appoint_moderator' | 'dismiss_moderator'
-  | 'suspend' | 'unsuspend';
+  | 'suspend' | 'unsuspend' | 'make_members_only' | 'make_public' | 'approve_join' | 'reject_join';
 
 export interface ModerationLogTable {
   id: Generated<number>;
@@ -251,6 +253,12 @@ export interface ModerationLogTable {
   reply_id: number | null;
   member_id: number | null;
   reason: Generated<string>;
+  created_at: Generated<Date>;
+}
+
+export interface JoinRequestsTable {
+  neighbourhood_id: number;
+  member_id: number;
   created_at: Generated<Date>;
 }
 
@@ -278,6 +286,7 @@ export interface Tables {
   federation_jobs: FederationJobsTable;
   neighbourhood_bans: NeighbourhoodBansTable;
   moderation_log: ModerationLogTable;
+  join_requests: JoinRequestsTable;
 }
 
 export type Database = Kysely<Tables>;

@@ -177,6 +177,30 @@ export async function setNeighbourhoodModerator(db: Database, moderator: Viewer,
   await log(db, moderator, appointed ? 'appoint_moderator' : 'dismiss_moderator', { neighbourhoodId: neighbourhood.id, memberId: member.id });
 }
 
+/** Makes a neighbourhood members-only (threads for members alone, joining by approval) or public again. */
+export async function setMembersOnly(db: Database, moderator: Viewer, handle: string, membersOnly: boolean) {
+  const neighbourhood = await neighbourhoods.neighbourhoodByHandle(db, handle);
+  await requireModeratorOf(db, neighbourhood.id, moderator);
+  await q.setVisibility(db, neighbourhood.id, membersOnly ? 'members' : 'public');
+  await log(db, moderator, membersOnly ? 'make_members_only' : 'make_public', { neighbourhoodId: neighbourhood.id });
+}
+
+export async function joinRequestsFor(db: Database, moderator: Viewer, handle: string) {
+  const neighbourhood = await neighbourhoods.neighbourhoodByHandle(db, handle);
+  await requireModeratorOf(db, neighbourhood.id, moderator);
+  return q.joinRequests(db, neighbourhood.id);
+}
+
+/** Admits (as a member) or turns away someone who asked to join; either way the request is settled. */
+export async function decideJoinRequest(db: Database, moderator: Viewer, handle: string, username: string, approved: boolean) {
+  const neighbourhood = await neighbourhoods.neighbourhoodByHandle(db, handle);
+  await requireModeratorOf(db, neighbourhood.id, moderator);
+  const member = await memberNamed(db, username);
+  if (!(await q.deleteJoinRequest(db, neighbourhood.id, member.id))) throw notFound('That join request');
+  if (approved) await neighbourhoods.addMembership(db, neighbourhood.id, member.id);
+  await log(db, moderator, approved ? 'approve_join' : 'reject_join', { neighbourhoodId: neighbourhood.id, memberId: member.id });
+}
+
 /** Suspends an account instance-wide (it can no longer sign in or act), or lifts the suspension. */
 export async function suspendAccount(db: Database, staff: Viewer, username: string, suspended: boolean, reason?: string) {
   requireStaff(staff);

@@ -155,3 +155,36 @@ export function logEntries(db: Database, filter: { neighbourhoodId?: number; lim
     .limit(filter.limit)
     .execute();
 }
+
+/** A member asks to join a members-only neighbourhood; asking twice keeps the first request. */
+export function insertJoinRequest(db: Database, neighbourhoodId: number, memberId: number) {
+  return db
+    .insertInto('join_requests')
+    .values({ neighbourhood_id: neighbourhoodId, member_id: memberId })
+    .onConflict((oc) => oc.columns(['neighbourhood_id', 'member_id']).doNothing())
+    .execute();
+}
+
+export async function deleteJoinRequest(db: Database, neighbourhoodId: number, memberId: number) {
+  const result = await db.deleteFrom('join_requests').where('neighbourhood_id', '=', neighbourhoodId).where('member_id', '=', memberId).executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}
+
+export function joinRequests(db: Database, neighbourhoodId: number) {
+  return db
+    .selectFrom('join_requests')
+    .innerJoin('members', 'members.id', 'join_requests.member_id')
+    .select(['members.username', 'members.display_name', 'join_requests.created_at'])
+    .where('join_requests.neighbourhood_id', '=', neighbourhoodId)
+    .orderBy('join_requests.created_at')
+    .execute();
+}
+
+export function setVisibility(db: Database, neighbourhoodId: number, visibility: 'public' | 'members') {
+  // Members-only also means a moderator admits remote followers, through the federation core's admission.
+  return db
+    .updateTable('neighbourhoods')
+    .set({ visibility, ...(visibility === 'members' && { admission: 'approval' as const }) })
+    .where('id', '=', neighbourhoodId)
+    .execute();
+}

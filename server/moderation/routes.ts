@@ -157,6 +157,49 @@ const moderationRoutes: FastifyPluginAsync = async (app) => {
     });
   }
 
+  app.put<{ Params: { handle: string }; Body: { membersOnly: boolean } }>('/neighbourhoods/:handle/privacy', {
+    schema: {
+      summary: 'Make a neighbourhood members-only (its threads read by members alone, joining by approval) or public (moderators)',
+      params: handleParams,
+      body: { type: 'object', required: ['membersOnly'], additionalProperties: false, properties: { membersOnly: { type: 'boolean' } } },
+      response: done,
+    },
+  }, async (request, reply) => {
+    await moderation.setMembersOnly(app.db, requireViewer(request.viewer), request.params.handle, request.body.membersOnly);
+    return reply.status(204).send();
+  });
+
+  app.get<{ Params: { handle: string } }>('/neighbourhoods/:handle/join-requests', {
+    schema: {
+      summary: 'Who is waiting to join a members-only neighbourhood (moderators)',
+      params: handleParams,
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            requests: { type: 'array', items: { type: 'object', properties: { username: { type: 'string' }, displayName: { type: 'string' }, createdAt: dateTime } } },
+          },
+        },
+        ...errors,
+      },
+    },
+  }, async (request) => ({
+    requests: (await moderation.joinRequestsFor(app.db, requireViewer(request.viewer), request.params.handle)).map((r) => ({
+      username: r.username,
+      displayName: r.display_name,
+      createdAt: r.created_at,
+    })),
+  }));
+
+  for (const [decision, approved] of [['approve', true], ['reject', false]] as const) {
+    app.post<{ Params: { handle: string; username: string } }>(`/neighbourhoods/:handle/join-requests/:username/${decision}`, {
+      schema: { summary: approved ? 'Admit someone who asked to join (moderators)' : 'Turn down a join request (moderators)', params: memberParams, response: done },
+    }, async (request, reply) => {
+      await moderation.decideJoinRequest(app.db, requireViewer(request.viewer), request.params.handle, request.params.username, approved);
+      return reply.status(204).send();
+    });
+  }
+
   for (const [url, suspended] of [['/members/:username/suspend', true], ['/members/:username/unsuspend', false]] as const) {
     app.post<{ Params: { username: string }; Body: Reason }>(url, {
       schema: { summary: suspended ? 'Suspend an account (instance staff)' : 'Lift a suspension (instance staff)', params: usernameParams, body: reasonBody, response: done },

@@ -117,9 +117,11 @@ export function neighbourhoodPage(ctx: PageContext, data: NeighbourhoodPageData)
     ([kind, label]) => html`<li><a href="${kind ? `${base}?kind=${kind}` : base}"${kind === data.kind ? html` aria-current="page"` : null}>${label}</a></li>`,
   )}</ul></nav>
   ${data.role ? html`<p><a class="button" href="${base}/threads/new${data.kind ? `?kind=${data.kind}` : ''}">Start a thread</a></p>` : null}
-  ${data.threads.length
-    ? null
-    : html`<p>Nothing here yet.${data.role ? ' Be the first to post.' : ''}</p>`}
+  ${n.visibility === 'members' && !data.role
+    ? html`<p class="members-only">Only members read ${n.name}’s threads. Ask to join and a moderator will decide.</p>`
+    : data.threads.length
+      ? null
+      : html`<p>Nothing here yet.${data.role ? ' Be the first to post.' : ''}</p>`}
   <ol class="thread-list" data-stream="neighbourhood:${n.handle}"${data.kind ? html` data-kind="${data.kind}"` : null}>${data.threads.map((t) => threadSummary(ctx, t))}</ol>
   ${more ? html`<p><a href="${more}" rel="next">Older threads</a></p>` : null}
 </section>

@@ -60,7 +60,7 @@ const threadPages: FastifyPluginAsync = async (app) => {
   const neighbourhoodOf = (thread: threads.Thread) => ({ handle: thread.neighbourhood_handle, name: thread.neighbourhood_name });
 
   async function showThread(request: FastifyRequest, reply: FastifyReply, id: number) {
-    const { thread, replies } = await threads.threadWithReplies(app.db, id);
+    const { thread, replies } = await threads.threadWithReplies(app.db, request.viewer, id);
     const neighbourhood = await neighbourhoods.neighbourhoodById(app.db, thread.neighbourhood_id);
     const [role, likes, canModerate] = await Promise.all([
       neighbourhoods.roleIn(app.db, neighbourhood, request.viewer),

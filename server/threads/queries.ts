@@ -1,6 +1,7 @@
 // Every SQL statement about threads, replies and likes.
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { Database, RepliesTable, ThreadKind, ThreadsTable } from '../database.ts';
+import { type Reader, readableNeighbourhoods } from '../feeds/visibility.ts';
 
 export type ThreadRow = Selectable<ThreadsTable>;
 export type ReplyRow = Selectable<RepliesTable>;
@@ -14,6 +15,7 @@ function threadsWithAuthors(db: Database) {
     .select([
       'neighbourhoods.handle as neighbourhood_handle',
       'neighbourhoods.name as neighbourhood_name',
+      'neighbourhoods.visibility as neighbourhood_visibility',
       'members.username as author_username',
       'members.display_name as author_display_name',
     ]);
@@ -154,9 +156,10 @@ export function likesInThread(db: Database, memberId: number, threadId: number) 
     .execute();
 }
 
-export function threadsByAuthor(db: Database, authorId: number, limit: number) {
+export function threadsByAuthor(db: Database, authorId: number, limit: number, reader: Reader) {
   return threadsWithAuthors(db)
     .where('threads.author_id', '=', authorId)
+    .where('threads.neighbourhood_id', 'in', readableNeighbourhoods(db, reader))
     .where('threads.deleted_at', 'is', null)
     .orderBy('threads.created_at', 'desc')
     .orderBy('threads.id', 'desc')

@@ -192,7 +192,7 @@ const threadRoutes: FastifyPluginAsync = async (app) => {
     },
     async (request) => {
       const { kind, limit, cursor } = request.query;
-      const { rows, next } = await threads.listThreads(app.db, request.params.handle, { kind, limit, after: decodeCursor(cursor) });
+      const { rows, next } = await threads.listThreads(app.db, request.viewer, request.params.handle, { kind, limit, after: decodeCursor(cursor) });
       return { threads: rows.map(presentThread), next: next ? encodeCursor(next) : null };
     },
   );
@@ -207,7 +207,7 @@ const threadRoutes: FastifyPluginAsync = async (app) => {
       },
     },
   }, async (request) => {
-    const { thread, replies } = await threads.threadWithReplies(app.db, request.params.id);
+    const { thread, replies } = await threads.threadWithReplies(app.db, request.viewer, request.params.id);
     return { thread: presentThread(thread), replies: replies.map(presentReply) };
   });
 
