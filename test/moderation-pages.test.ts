@@ -107,4 +107,20 @@ eachDatabase('moderation pages', async (t, database) => {
     await staff.post('/members/bob/unsuspend', {});
     t.equal((await db.selectFrom('members').select('status').where('username', '=', 'bob').executeTakeFirstOrThrow()).status, 'active');
   });
+
+  await t.test('make a neighbourhood members-only and approve a join request from the pages', async (t) => {
+    const carol = new Visitor(app);
+    await carol.register('carol');
+    await mod.get('/neighbourhoods/park-road/moderation');
+    t.equal((await bob.post('/neighbourhoods/park-road/privacy', { membersOnly: '1' })).statusCode, 403);
+    t.equal((await mod.post('/neighbourhoods/park-road/privacy', { membersOnly: '1' })).statusCode, 303);
+    await carol.get('/neighbourhoods/park-road');
+    t.equal((await carol.post('/neighbourhoods/park-road/join', {})).statusCode, 303);
+    t.match((await carol.get('/neighbourhoods/park-road')).body, /Only members read/);
+    const queue = (await mod.get('/neighbourhoods/park-road/moderation')).body;
+    t.match(queue, /@carol asks to join/);
+    t.equal((await bob.post('/neighbourhoods/park-road/join-requests/carol/approve', {})).statusCode, 403);
+    t.equal((await mod.post('/neighbourhoods/park-road/join-requests/carol/approve', {})).statusCode, 303);
+    t.match((await carol.get('/neighbourhoods/park-road')).body, /You are a member here/);
+  });
 });

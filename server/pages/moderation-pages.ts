@@ -37,8 +37,9 @@ const moderationPages: FastifyPluginAsync = async (app) => {
     const { neighbourhood, entries } = await moderation.neighbourhoodLog(app.db, request.params.handle, { limit: 100 });
     const canModerate = await moderation.canModerate(app.db, neighbourhood, request.viewer);
     const bans = canModerate ? await moderation.bansIn(app.db, request.viewer!, neighbourhood.handle) : [];
+    const joinRequests = canModerate ? await moderation.joinRequestsFor(app.db, request.viewer!, neighbourhood.handle) : [];
     return send(reply, neighbourhoodModerationPage(context(request, reply), {
-      neighbourhood, entries, canModerate, bans, error: error?.message, status: error?.status,
+      neighbourhood, entries, canModerate, bans, joinRequests, error: error?.message, status: error?.status,
     }));
   }
 
@@ -69,6 +70,22 @@ const moderationPages: FastifyPluginAsync = async (app) => {
     await moderation.liftBan(app.db, requireViewer(request.viewer), request.params.handle, request.params.username);
     return seeOther(reply, log(request.params.handle));
   });
+
+  app.post<Handle & { Body: { membersOnly: '0' | '1' } }>('/neighbourhoods/:handle/privacy', {
+    schema: { params: handleParams, body: formBody({ membersOnly: { type: 'string', enum: ['0', '1'] } }, ['membersOnly']) },
+  }, async (request, reply) => {
+    await moderation.setMembersOnly(app.db, requireViewer(request.viewer), request.params.handle, request.body.membersOnly === '1');
+    return seeOther(reply, log(request.params.handle));
+  });
+
+  for (const [decision, approved] of [['approve', true], ['reject', false]] as const) {
+    app.post<{ Params: { handle: string; username: string } }>(`/neighbourhoods/:handle/join-requests/:username/${decision}`, {
+      schema: { params: { type: 'object', required: ['handle', 'username'], properties: { handle: text(64), username: text(64) } }, body: formBody({}) },
+    }, async (request, reply) => {
+      await moderation.decideJoinRequest(app.db, requireViewer(request.viewer), request.params.handle, request.params.username, approved);
+      return seeOther(reply, log(request.params.handle));
+    });
+  }
 
   app.get('/moderation', async (request, reply) => {
     const entries = await moderation.instanceLog(app.db, requireViewer(request.viewer), { limit: 100 });

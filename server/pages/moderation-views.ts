@@ -37,7 +37,8 @@ function logTable(ctx: PageContext, entries: LogEntry[], canModerate: boolean, s
 }
 
 export interface NeighbourhoodModerationData {
-  neighbourhood: { handle: string; name: string };
+  neighbourhood: { handle: string; name: string; visibility: 'public' | 'members' };
+  joinRequests: { username: string; display_name: string }[];
   entries: LogEntry[];
   canModerate: boolean;
   bans: { username: string; banned_by: string | null; reason: string; expires_at: Date | null }[];
@@ -47,6 +48,16 @@ export interface NeighbourhoodModerationData {
 
 export function neighbourhoodModerationPage(ctx: PageContext, d: NeighbourhoodModerationData) {
   const n = d.neighbourhood;
+  const membersOnly = n.visibility === 'members';
+  const access = d.canModerate
+    ? html`<section aria-labelledby="access-heading"><h2 id="access-heading">Who reads and joins</h2>
+<p>${membersOnly ? 'Members only: only members read the threads, and a moderator approves each new member.' : 'Public: anyone reads the threads and anyone may join.'}
+${buttonForm(ctx, `/neighbourhoods/${n.handle}/privacy`, membersOnly ? 'Make public' : 'Make members-only', { membersOnly: membersOnly ? '0' : '1' }, html` class="secondary"`)}</p>
+${d.joinRequests.length ? html`<ul class="join-requests">${d.joinRequests.map((r) => html`<li>@${r.username} asks to join
+  ${buttonForm(ctx, `/neighbourhoods/${n.handle}/join-requests/${r.username}/approve`, 'Approve')}
+  ${buttonForm(ctx, `/neighbourhoods/${n.handle}/join-requests/${r.username}/reject`, 'Reject', {}, html` class="secondary"`)}</li>`)}</ul>` : html`<p>No one is waiting to join.</p>`}
+</section>`
+    : null;
   const bans = d.canModerate
     ? html`<section aria-labelledby="bans-heading"><h2 id="bans-heading">Bans</h2>
 ${d.bans.length ? html`<ul>${d.bans.map((b) => html`<li>@${b.username}${b.expires_at ? html` until ${when(b.expires_at, ctx.locale)}` : ' until lifted'}${b.reason ? html` — ${b.reason}` : null}
@@ -64,6 +75,7 @@ ${errorSummary(d.error)}
 <nav aria-label="Breadcrumb" class="crumbs"><a href="/neighbourhoods/${n.handle}">${n.name}</a></nav>
 <h1>Moderation log</h1>
 <p>Every action ${n.name}\u2019s moderators take, with their reasons.</p>
+${access}
 ${logTable(ctx, d.entries, d.canModerate, false)}
 ${bans}`, { status: d.status ?? 200 });
 }
