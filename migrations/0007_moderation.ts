@@ -38,6 +38,24 @@ const statements = [
     created_at timestamptz not null default now(),
     primary key (neighbourhood_id, member_id)
   )`,
+  // Reports reach the moderators of the neighbourhood the post is in; reports on accounts reach instance staff.
+  `create table reports (
+    id integer generated always as identity primary key,
+    reporter_id integer references members (id) on delete set null,
+    neighbourhood_id integer references neighbourhoods (id) on delete cascade,
+    thread_id integer references threads (id) on delete set null,
+    reply_id integer references replies (id) on delete set null,
+    member_id integer references members (id) on delete set null,
+    category text not null check (category in ('spam', 'harassment', 'illegal', 'rules', 'other')),
+    reason text not null default '',
+    forward boolean not null default false,
+    status text not null default 'open' check (status in ('open', 'resolved', 'dismissed')),
+    resolved_by integer references members (id) on delete set null,
+    resolved_at timestamptz,
+    created_at timestamptz not null default now()
+  )`,
+  `create index reports_open on reports (neighbourhood_id, id) where status = 'open'`,
+  `create index reports_reporter on reports (reporter_id, id)`,
   `create index moderation_log_neighbourhood on moderation_log (neighbourhood_id, id desc)`,
 ];
 

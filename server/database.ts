@@ -241,7 +241,7 @@ export interface NeighbourhoodBansTable {
 export type ModerationAction =
   | 'remove_thread' | 'restore_thread' | 'lock_thread' | 'unlock_thread' | 'pin_thread' | 'unpin_thread'
   | 'remove_reply' | 'restore_reply' | 'ban' | 'unban' | 'appoint_moderator' | 'dismiss_moderator'
-  | 'suspend' | 'unsuspend' | 'make_members_only' | 'make_public' | 'approve_join' | 'reject_join';
+  | 'suspend' | 'unsuspend' | 'make_members_only' | 'make_public' | 'approve_join' | 'reject_join' | 'resolve_report' | 'dismiss_report';
 
 export interface ModerationLogTable {
   id: Generated<number>;
@@ -259,6 +259,26 @@ export interface ModerationLogTable {
 export interface JoinRequestsTable {
   neighbourhood_id: number;
   member_id: number;
+  created_at: Generated<Date>;
+}
+
+export type ReportCategory = 'spam' | 'harassment' | 'illegal' | 'rules' | 'other';
+
+export interface ReportsTable {
+  id: Generated<number>;
+  reporter_id: number | null;
+  /** Null for a report on an account, which instance staff handle. */
+  neighbourhood_id: number | null;
+  thread_id: number | null;
+  reply_id: number | null;
+  member_id: number | null;
+  category: ReportCategory;
+  reason: Generated<string>;
+  /** The reporter agrees to the report going to the author's own server too. */
+  forward: Generated<boolean>;
+  status: Generated<'open' | 'resolved' | 'dismissed'>;
+  resolved_by: number | null;
+  resolved_at: Date | null;
   created_at: Generated<Date>;
 }
 
@@ -287,6 +307,7 @@ export interface Tables {
   neighbourhood_bans: NeighbourhoodBansTable;
   moderation_log: ModerationLogTable;
   join_requests: JoinRequestsTable;
+  reports: ReportsTable;
 }
 
 export type Database = Kysely<Tables>;

@@ -138,4 +138,40 @@ eachDatabase('moderation', async (t, database) => {
     t.match(log, [{ action: 'unsuspend', member: 'bob', neighbourhood: null }, { action: 'suspend', reason: 'Abuse' }]);
     t.notOk((await client.get('/api/neighbourhoods/park-road/moderation-log')).body.entries.some((e: { action: string }) => e.action === 'suspend'));
   });
+
+  await t.test('reports reach the neighbourhood\u2019s moderators or instance staff, and the reporter sees the outcome', async (t) => {
+    const bobAgain = client.as((await client.post('/api/tokens', { username: 'bob', password: 'a long enough password' })).body.token);
+    await mod.post(`/api/replies/${replyId}/restore`);
+    const filed = await bobAgain.post('/api/reports', { threadId: thread, category: 'rules', reason: 'Off topic', forward: true });
+    t.equal(filed.status, 201);
+    t.match(filed.body.report, { neighbourhood: 'park-road', threadId: thread, member: 'alice', reporter: 'bob', status: 'open', forward: true });
+    const onReply = await bobAgain.post('/api/reports', { replyId, category: 'harassment' });
+    t.equal(onReply.status, 201);
+    const onAccount = await bobAgain.post('/api/reports', { username: 'alice', category: 'spam' });
+    t.equal(onAccount.body.report.neighbourhood, null, 'an account report goes to instance staff');
+    t.equal((await bobAgain.post('/api/reports', { threadId: thread, replyId, category: 'spam' })).status, 400, 'one target');
+    t.equal((await bobAgain.post('/api/reports', { threadId: thread, category: 'boring' })).status, 400);
+    t.equal((await bobAgain.post('/api/reports', { username: 'bob', category: 'spam' })).status, 400, 'not yourself');
+    t.equal((await client.post('/api/reports', { threadId: thread, category: 'spam' })).status, 401);
+
+    const queue = (await mod.get('/api/reports')).body.reports.map((r: { id: number }) => r.id);
+    t.same(queue, [filed.body.report.id, onReply.body.report.id], 'the neighbourhood moderator sees its reports, not account reports');
+    t.equal((await staff.get('/api/reports')).body.reports.length, 3, 'staff see all');
+    t.same((await alice.get('/api/reports')).body.reports, [], 'a member moderates nothing');
+    t.equal((await alice.get('/api/reports?neighbourhood=park-road')).status, 403);
+
+    const before = await snapshot(db);
+    t.equal((await alice.post(`/api/reports/${filed.body.report.id}/resolve`)).status, 403);
+    t.equal((await mod.post(`/api/reports/${onAccount.body.report.id}/dismiss`)).status, 403, 'account reports are for staff');
+    t.same(await snapshot(db), before);
+
+    t.equal((await mod.post(`/api/reports/${filed.body.report.id}/resolve`, { reason: 'Moved it' })).status, 204);
+    t.equal((await mod.post(`/api/reports/${filed.body.report.id}/dismiss`)).status, 409, 'closed once');
+    t.equal((await mod.post(`/api/reports/${onReply.body.report.id}/dismiss`)).status, 204);
+    t.equal((await staff.post(`/api/reports/${onAccount.body.report.id}/dismiss`)).status, 204);
+    const mine = (await bobAgain.get('/api/reports/mine')).body.reports;
+    t.same(mine.map((r: { status: string }) => r.status), ['dismissed', 'dismissed', 'resolved'], 'the reporter is told the outcome');
+    t.same((await mod.get('/api/reports')).body.reports, []);
+    t.equal((await client.get('/api/neighbourhoods/park-road/moderation-log')).body.entries[1].action, 'resolve_report');
+  });
 });

@@ -1,7 +1,8 @@
 // Moderation: who may act on a neighbourhood or the instance, the actions themselves, and their log.
 // Every path (API, pages, and the federation handlers) calls these functions, so the checks live here.
 import { memberByUsername, setMemberStatus, type Viewer } from '../accounts/domain.ts';
-import type { Database, ModerationAction } from '../database.ts';
+import type { Database, ModerationAction, ReportCategory } from '../database.ts';
+import * as threads from '../threads/domain.ts';
 import { badRequest, conflict, forbidden, notFound } from '../errors.ts';
 import * as neighbourhoods from '../neighbourhoods/domain.ts';
 import * as q from './queries.ts';
@@ -200,6 +201,55 @@ export async function decideJoinRequest(db: Database, moderator: Viewer, handle:
   if (approved) await neighbourhoods.addMembership(db, neighbourhood.id, member.id);
   await log(db, moderator, approved ? 'approve_join' : 'reject_join', { neighbourhoodId: neighbourhood.id, memberId: member.id });
 }
+
+export const reportCategories: readonly ReportCategory[] = ['spam', 'harassment', 'illegal', 'rules', 'other'];
+
+export type ReportTarget = { threadId: number } | { replyId: number } | { username: string };
+
+/**
+ * A member reports a thread, reply or account. A post's report goes to its neighbourhood's moderators;
+ * an account's to the instance's staff. One can only report what one can read.
+ */
+export async function fileReport(db: Database, reporter: Viewer, target: ReportTarget, input: { category: ReportCategory; reason?: string; forward?: boolean }) {
+  let columns: { neighbourhood_id: number | null; thread_id: number | null; reply_id: number | null; member_id: number | null };
+  if ('threadId' in target) {
+    const thread = await threads.readableThread(db, reporter, target.threadId);
+    columns = { neighbourhood_id: thread.neighbourhood_id, thread_id: thread.id, reply_id: null, member_id: thread.author_id };
+  } else if ('replyId' in target) {
+    const reply = await threads.replyById(db, target.replyId);
+    if (reply.deleted_at) throw notFound('That reply');
+    const thread = await threads.readableThread(db, reporter, reply.thread_id);
+    columns = { neighbourhood_id: thread.neighbourhood_id, thread_id: thread.id, reply_id: reply.id, member_id: reply.author_id };
+  } else {
+    const member = await memberNamed(db, target.username);
+    columns = { neighbourhood_id: null, thread_id: null, reply_id: null, member_id: member.id };
+  }
+  if (columns.member_id === reporter.id) throw badRequest('You cannot report yourself.', 'invalid_report');
+  const { id } = await q.insertReport(db, { reporter_id: reporter.id, ...columns, category: input.category, reason: checkReason(input.reason), forward: !!input.forward });
+  return (await q.findReport(db, id))!;
+}
+
+/** The reports waiting for this moderator: in one neighbourhood, or everywhere they may act. */
+export async function reportQueue(db: Database, moderator: Viewer, handle?: string) {
+  const neighbourhood = handle ? await neighbourhoods.neighbourhoodByHandle(db, handle) : undefined;
+  if (neighbourhood) await requireModeratorOf(db, neighbourhood.id, moderator);
+  return q.openReports(db, { id: moderator.id, staff: isInstanceStaff(moderator) }, neighbourhood?.id);
+}
+
+/** A moderator closes a report, acted on or not; the reporter sees the outcome in their own list. */
+export async function closeReport(db: Database, moderator: Viewer, id: number, outcome: 'resolved' | 'dismissed', reason?: string) {
+  const report = await q.findReport(db, id);
+  if (!report) throw notFound('That report');
+  if (report.neighbourhood_id === null) requireStaff(moderator);
+  else await requireModeratorOf(db, report.neighbourhood_id, moderator);
+  if (!(await q.closeReport(db, id, outcome, moderator.id))) throw conflict('That report is already closed.', 'report_closed');
+  await log(db, moderator, outcome === 'resolved' ? 'resolve_report' : 'dismiss_report', {
+    neighbourhoodId: report.neighbourhood_id, threadId: report.thread_id ?? undefined, replyId: report.reply_id ?? undefined, reason,
+  });
+}
+
+export const reportsBy = (db: Database, reporter: Viewer) => q.reportsBy(db, reporter.id);
+export type Report = NonNullable<Awaited<ReturnType<typeof q.findReport>>>;
 
 /** Suspends an account instance-wide (it can no longer sign in or act), or lifts the suspension. */
 export async function suspendAccount(db: Database, staff: Viewer, username: string, suspended: boolean, reason?: string) {

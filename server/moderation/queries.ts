@@ -1,6 +1,6 @@
 // Every SQL statement about moderation: removals, locks, pins, bans, moderator roles and the log.
 import { type Insertable, sql } from 'kysely';
-import type { Database, ModerationLogTable } from '../database.ts';
+import type { Database, ModerationLogTable, ReportsTable } from '../database.ts';
 
 /** A thread whatever its state, so a moderator can restore one that is hidden from everyone else. */
 export function findThreadState(db: Database, id: number) {
@@ -187,4 +187,49 @@ export function setVisibility(db: Database, neighbourhoodId: number, visibility:
     .set({ visibility, ...(visibility === 'members' && { admission: 'approval' as const }) })
     .where('id', '=', neighbourhoodId)
     .execute();
+}
+
+export function insertReport(db: Database, report: Insertable<ReportsTable>) {
+  return db.insertInto('reports').values(report).returning('id').executeTakeFirstOrThrow();
+}
+
+function reportsWithNames(db: Database) {
+  return db
+    .selectFrom('reports')
+    .leftJoin('members as reporter', 'reporter.id', 'reports.reporter_id')
+    .leftJoin('members as subject', 'subject.id', 'reports.member_id')
+    .leftJoin('neighbourhoods', 'neighbourhoods.id', 'reports.neighbourhood_id')
+    .selectAll('reports')
+    .select(['reporter.username as reporter', 'subject.username as member', 'neighbourhoods.handle as neighbourhood']);
+}
+
+export function findReport(db: Database, id: number) {
+  return reportsWithNames(db).where('reports.id', '=', id).executeTakeFirst();
+}
+
+/** Open reports a member may handle: every one for instance staff, else those in neighbourhoods they moderate. */
+export function openReports(db: Database, moderator: { id: number; staff: boolean }, neighbourhoodId?: number) {
+  return reportsWithNames(db)
+    .where('reports.status', '=', 'open')
+    .$if(!moderator.staff, (qb) =>
+      qb.where('reports.neighbourhood_id', 'in', (eb) =>
+        eb.selectFrom('memberships').select('neighbourhood_id').where('member_id', '=', moderator.id).where('role', '=', 'moderator')))
+    .$if(neighbourhoodId !== undefined, (qb) => qb.where('reports.neighbourhood_id', '=', neighbourhoodId!))
+    .orderBy('reports.id')
+    .limit(200)
+    .execute();
+}
+
+export function reportsBy(db: Database, reporterId: number) {
+  return reportsWithNames(db).where('reports.reporter_id', '=', reporterId).orderBy('reports.id', 'desc').limit(100).execute();
+}
+
+export async function closeReport(db: Database, id: number, status: 'resolved' | 'dismissed', moderatorId: number) {
+  const result = await db
+    .updateTable('reports')
+    .set({ status, resolved_by: moderatorId, resolved_at: new Date() })
+    .where('id', '=', id)
+    .where('status', '=', 'open')
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
 }

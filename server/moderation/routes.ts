@@ -1,5 +1,6 @@
 // HTTP routes for moderation: actions on threads, replies and members, moderator roles, and the logs.
 import type { FastifyPluginAsync } from 'fastify';
+import type { ReportCategory } from '../database.ts';
 import { errorSchema } from '../errors.ts';
 import { dateTime, nullable, requireViewer } from '../http.ts';
 import * as moderation from './domain.ts';
@@ -50,6 +51,39 @@ export const presentLogEntry = (e: moderation.LogEntry) => ({
 });
 
 type Reason = { reason?: string };
+
+const reportSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    neighbourhood: nullable({ type: 'string' }),
+    threadId: nullable({ type: 'integer' }),
+    replyId: nullable({ type: 'integer' }),
+    member: nullable({ type: 'string' }),
+    reporter: nullable({ type: 'string' }),
+    category: { type: 'string' },
+    reason: { type: 'string' },
+    forward: { type: 'boolean' },
+    status: { type: 'string', enum: ['open', 'resolved', 'dismissed'] },
+    resolvedAt: nullable(dateTime),
+    createdAt: dateTime,
+  },
+} as const;
+
+export const presentReport = (r: moderation.Report) => ({
+  id: r.id,
+  neighbourhood: r.neighbourhood,
+  threadId: r.thread_id,
+  replyId: r.reply_id,
+  member: r.member,
+  reporter: r.reporter,
+  category: r.category,
+  reason: r.reason,
+  forward: r.forward,
+  status: r.status,
+  resolvedAt: r.resolved_at,
+  createdAt: r.created_at,
+});
 
 const moderationRoutes: FastifyPluginAsync = async (app) => {
   // Each action on one thread or reply: POST with an optional reason, 204 when done.
@@ -196,6 +230,56 @@ const moderationRoutes: FastifyPluginAsync = async (app) => {
       schema: { summary: approved ? 'Admit someone who asked to join (moderators)' : 'Turn down a join request (moderators)', params: memberParams, response: done },
     }, async (request, reply) => {
       await moderation.decideJoinRequest(app.db, requireViewer(request.viewer), request.params.handle, request.params.username, approved);
+      return reply.status(204).send();
+    });
+  }
+
+  app.post<{ Body: { threadId?: number; replyId?: number; username?: string; category: ReportCategory; reason?: string; forward?: boolean } }>('/reports', {
+    schema: {
+      summary: 'Report a thread, a reply or an account to the people who moderate it',
+      body: {
+        type: 'object',
+        required: ['category'],
+        additionalProperties: false,
+        oneOf: [{ required: ['threadId'] }, { required: ['replyId'] }, { required: ['username'] }],
+        properties: {
+          threadId: { type: 'integer', minimum: 1, maximum: 2_147_483_647 },
+          replyId: { type: 'integer', minimum: 1, maximum: 2_147_483_647 },
+          username: { type: 'string', minLength: 1, maxLength: 64 },
+          category: { type: 'string', enum: moderation.reportCategories },
+          reason: { type: 'string', maxLength: 1000 },
+          forward: { type: 'boolean' },
+        },
+      },
+      response: { 201: { type: 'object', properties: { report: reportSchema } }, ...errors },
+    },
+  }, async (request, reply) => {
+    const { threadId, replyId, username, ...input } = request.body;
+    const target = threadId !== undefined ? { threadId } : replyId !== undefined ? { replyId } : { username: username! };
+    const report = await moderation.fileReport(app.db, requireViewer(request.viewer), target, input);
+    request.log.info({ report: report.id }, 'report filed');
+    return reply.status(201).send({ report: presentReport(report) });
+  });
+
+  app.get<{ Querystring: { neighbourhood?: string } }>('/reports', {
+    schema: {
+      summary: 'Open reports you may handle (moderators), optionally in one neighbourhood',
+      querystring: { type: 'object', additionalProperties: false, properties: { neighbourhood: { type: 'string', minLength: 1, maxLength: 64 } } },
+      response: { 200: { type: 'object', properties: { reports: { type: 'array', items: reportSchema } } }, ...errors },
+    },
+  }, async (request) => ({
+    reports: (await moderation.reportQueue(app.db, requireViewer(request.viewer), request.query.neighbourhood)).map(presentReport),
+  }));
+
+  app.get('/reports/mine', {
+    schema: { summary: 'Your reports and what came of them', response: { 200: { type: 'object', properties: { reports: { type: 'array', items: reportSchema } } }, ...errors } },
+  }, async (request) => ({ reports: (await moderation.reportsBy(app.db, requireViewer(request.viewer))).map(presentReport) }));
+
+  for (const [outcome, status] of [['resolve', 'resolved'], ['dismiss', 'dismissed']] as const) {
+    app.post<{ Params: { id: number }; Body: Reason }>(`/reports/:id/${outcome}`, {
+      schema: { summary: outcome === 'resolve' ? 'Close a report as acted on (moderators)' : 'Close a report without action (moderators)', params: idParams, body: reasonBody, response: done },
+    }, async (request, reply) => {
+      await moderation.closeReport(app.db, requireViewer(request.viewer), request.params.id, status, request.body?.reason);
       return reply.status(204).send();
     });
   }
