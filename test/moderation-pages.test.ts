@@ -123,4 +123,35 @@ eachDatabase('moderation pages', async (t, database) => {
     t.equal((await mod.post('/neighbourhoods/park-road/join-requests/carol/approve', {})).statusCode, 303);
     t.match((await carol.get('/neighbourhoods/park-road')).body, /You are a member here/);
   });
+
+  await t.test('report a thread from its page; the moderator closes it from the queue; the reporter sees the outcome', async (t) => {
+    await mod.get('/neighbourhoods/park-road/moderation');
+    await mod.post(`/threads/${threadId}/restore`, {});
+    await mod.post(`/replies/${replyId}/restore`, {});
+    const threadPage = (await bob.get(`/threads/${threadId}`)).body;
+    t.match(threadPage, `href="/threads/${threadId}/report"`);
+    t.match(threadPage, `href="/replies/${replyId}/report"`);
+    t.match((await bob.get(`/threads/${threadId}/report`)).body, /name="category"/);
+    const before = await snapshot(db);
+    t.equal((await bob.post('/reports', { threadId: String(threadId), category: 'rules' }, 'forged')).statusCode, 403);
+    t.same(await snapshot(db), before);
+    const filed = await bob.post('/reports', { threadId: String(threadId), category: 'rules', reason: 'Off topic', forward: '1' });
+    t.equal(filed.headers.location, '/reports/mine');
+    await bob.get(`/replies/${replyId}/report`);
+    await bob.post('/reports', { replyId: String(replyId), category: 'spam' });
+    t.match((await bob.get('/reports/mine')).body, /Waiting for a moderator/);
+    const queue = (await mod.get('/neighbourhoods/park-road/moderation')).body;
+    t.match(queue, /@bob reported a <a href="\/threads\//);
+    const [first, second] = [...queue.matchAll(/action="\/reports\/(\d+)\/resolve"/g)].map((m) => m[1]);
+    t.equal((await bob.post(`/reports/${first}/resolve`, {})).statusCode, 403);
+    t.equal((await mod.post(`/reports/${first}/resolve`, {})).headers.location, '/neighbourhoods/park-road/moderation');
+    t.equal((await mod.post(`/reports/${second}/dismiss`, {})).statusCode, 303);
+    const outcome = (await bob.get('/reports/mine')).body;
+    t.match(outcome, /Acted on/);
+    t.match(outcome, /No action taken/);
+    await staff.get('/moderation');
+    await staff.get('/members/alice/report');
+    await staff.post('/reports', { username: 'alice', category: 'spam' });
+    t.match((await staff.get('/moderation')).body, /reported the account/);
+  });
 });

@@ -246,6 +246,7 @@ export async function closeReport(db: Database, moderator: Viewer, id: number, o
   await log(db, moderator, outcome === 'resolved' ? 'resolve_report' : 'dismiss_report', {
     neighbourhoodId: report.neighbourhood_id, threadId: report.thread_id ?? undefined, replyId: report.reply_id ?? undefined, reason,
   });
+  return report.neighbourhood;
 }
 
 export const reportsBy = (db: Database, reporter: Viewer) => q.reportsBy(db, reporter.id);

@@ -5,7 +5,9 @@ import type { Viewer } from '../accounts/domain.ts';
 import { requireViewer } from '../http.ts';
 import * as moderation from '../moderation/domain.ts';
 import { given } from './forms.ts';
-import { instanceModerationPage, neighbourhoodModerationPage } from './moderation-views.ts';
+import { instanceModerationPage, myReportsPage, neighbourhoodModerationPage, reportFormPage } from './moderation-views.ts';
+import type { ReportCategory } from '../database.ts';
+import * as threads from '../threads/domain.ts';
 import { attempt, context, formBody, idParams, seeOther, send, text } from './respond.ts';
 
 type Id = { Params: { id: number }; Body: { reason?: string } };
@@ -38,8 +40,9 @@ const moderationPages: FastifyPluginAsync = async (app) => {
     const canModerate = await moderation.canModerate(app.db, neighbourhood, request.viewer);
     const bans = canModerate ? await moderation.bansIn(app.db, request.viewer!, neighbourhood.handle) : [];
     const joinRequests = canModerate ? await moderation.joinRequestsFor(app.db, request.viewer!, neighbourhood.handle) : [];
+    const reports = canModerate ? await moderation.reportQueue(app.db, request.viewer!, neighbourhood.handle) : [];
     return send(reply, neighbourhoodModerationPage(context(request, reply), {
-      neighbourhood, entries, canModerate, bans, joinRequests, error: error?.message, status: error?.status,
+      neighbourhood, entries, canModerate, bans, joinRequests, reports, error: error?.message, status: error?.status,
     }));
   }
 
@@ -87,9 +90,53 @@ const moderationPages: FastifyPluginAsync = async (app) => {
     });
   }
 
+  // The report form, for a thread, a reply or an account; posting it files the report.
+  app.get<{ Params: { id: number } }>('/threads/:id/report', { schema: { params: idParams } }, async (request, reply) => {
+    requireViewer(request.viewer);
+    const thread = await threads.readableThread(app.db, request.viewer, request.params.id);
+    return send(reply, reportFormPage(context(request, reply), { target: { threadId: String(thread.id) }, what: `\u201c${thread.title}\u201d`, back: `/threads/${thread.id}` }));
+  });
+  app.get<{ Params: { id: number } }>('/replies/:id/report', { schema: { params: idParams } }, async (request, reply) => {
+    requireViewer(request.viewer);
+    const found = await threads.replyById(app.db, request.params.id);
+    await threads.readableThread(app.db, request.viewer, found.thread_id);
+    return send(reply, reportFormPage(context(request, reply), { target: { replyId: String(found.id) }, what: 'a reply', back: `/threads/${found.thread_id}#reply-${found.id}` }));
+  });
+  app.get<{ Params: { username: string } }>('/members/:username/report', {
+    schema: { params: { type: 'object', required: ['username'], properties: { username: text(64) } } },
+  }, async (request, reply) => {
+    requireViewer(request.viewer);
+    return send(reply, reportFormPage(context(request, reply), { target: { username: request.params.username }, what: `@${request.params.username}`, back: `/members/${request.params.username}` }));
+  });
+
+  const idField = { type: 'string', pattern: '^[0-9]{1,10}$' } as const;
+  app.post<{ Body: { threadId?: string; replyId?: string; username?: string; category: ReportCategory; reason?: string; forward?: string } }>('/reports', {
+    schema: {
+      body: formBody({
+        threadId: idField, replyId: idField, username: text(64), category: { type: 'string', enum: moderation.reportCategories }, reason: text(1000), forward: text(1),
+      }, ['category']),
+    },
+  }, async (request, reply) => {
+    const { threadId, replyId, username, category, reason, forward } = request.body;
+    const target = threadId ? { threadId: Number(threadId) } : replyId ? { replyId: Number(replyId) } : { username: username ?? '' };
+    await moderation.fileReport(app.db, requireViewer(request.viewer), target, { category, reason, forward: forward === '1' });
+    return seeOther(reply, '/reports/mine');
+  });
+
+  app.get('/reports/mine', async (request, reply) =>
+    send(reply, myReportsPage(context(request, reply), await moderation.reportsBy(app.db, requireViewer(request.viewer)))));
+
+  for (const [outcome, status] of [['resolve', 'resolved'], ['dismiss', 'dismissed']] as const) {
+    app.post<{ Params: { id: number } }>(`/reports/:id/${outcome}`, { schema: { params: idParams, body: formBody({}) } }, async (request, reply) => {
+      const handle = await moderation.closeReport(app.db, requireViewer(request.viewer), request.params.id, status);
+      return seeOther(reply, handle ? log(handle) : '/moderation');
+    });
+  }
+
   app.get('/moderation', async (request, reply) => {
     const entries = await moderation.instanceLog(app.db, requireViewer(request.viewer), { limit: 100 });
-    return send(reply, instanceModerationPage(context(request, reply), entries));
+    const reports = await moderation.reportQueue(app.db, request.viewer!);
+    return send(reply, instanceModerationPage(context(request, reply), entries, reports));
   });
 
   for (const [action, suspended] of [['suspend', true], ['unsuspend', false]] as const) {

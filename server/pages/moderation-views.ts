@@ -1,9 +1,9 @@
 // Pages about moderation: a neighbourhood's public log (with its bans and restore buttons for moderators)
 // and the instance log for admins.
-import type { LogEntry } from '../moderation/domain.ts';
+import type { LogEntry, Report } from '../moderation/domain.ts';
 import { when } from './format.ts';
-import { errorSummary, field } from './forms.ts';
-import { type Fragment, html } from './html.ts';
+import { errorSummary, field, select } from './forms.ts';
+import { type Fragment, html, type Html } from './html.ts';
 import { buttonForm, csrfField, page, type PageContext } from './layout.ts';
 
 const actionNames: Record<string, string> = {
@@ -39,6 +39,7 @@ function logTable(ctx: PageContext, entries: LogEntry[], canModerate: boolean, s
 export interface NeighbourhoodModerationData {
   neighbourhood: { handle: string; name: string; visibility: 'public' | 'members' };
   joinRequests: { username: string; display_name: string }[];
+  reports: Report[];
   entries: LogEntry[];
   canModerate: boolean;
   bans: { username: string; banned_by: string | null; reason: string; expires_at: Date | null }[];
@@ -75,14 +76,65 @@ ${errorSummary(d.error)}
 <nav aria-label="Breadcrumb" class="crumbs"><a href="/neighbourhoods/${n.handle}">${n.name}</a></nav>
 <h1>Moderation log</h1>
 <p>Every action ${n.name}\u2019s moderators take, with their reasons.</p>
+${d.canModerate ? reportQueue(ctx, d.reports) : null}
 ${access}
 ${logTable(ctx, d.entries, d.canModerate, false)}
 ${bans}`, { status: d.status ?? 200 });
 }
 
-export function instanceModerationPage(ctx: PageContext, entries: LogEntry[]) {
+export function instanceModerationPage(ctx: PageContext, entries: LogEntry[], reports: Report[]) {
   return page(ctx, 'Instance moderation log', html`
 <h1>Instance moderation log</h1>
+${reportQueue(ctx, reports)}
+<h2>Every action</h2>
 <p>Every moderation action on ${ctx.instanceName}, newest first.</p>
 ${logTable(ctx, entries, true, true)}`);
+}
+
+const categoryNames: Record<string, string> = {
+  spam: 'Spam', harassment: 'Harassment or abuse', illegal: 'Against the law', rules: 'Breaks the neighbourhood\u2019s rules', other: 'Something else',
+};
+
+function describeTarget(r: Report): Fragment {
+  if (r.reply_id) return html`a <a href="/replies/${r.reply_id}">reply</a>${r.member ? html` by @${r.member}` : null}`;
+  if (r.thread_id) return html`a <a href="/threads/${r.thread_id}">thread</a>${r.member ? html` by @${r.member}` : null}`;
+  return html`the account ${r.member ? html`<a href="/members/${r.member}">@${r.member}</a>` : 'of a former member'}`;
+}
+
+/** Open reports with the buttons to close them. */
+export function reportQueue(ctx: PageContext, reports: Report[]): Html {
+  return html`<section aria-labelledby="reports-heading"><h2 id="reports-heading">Open reports</h2>
+${reports.length ? html`<ul class="reports">${reports.map((r) => html`<li id="report-${r.id}">@${r.reporter ?? 'a former member'} reported ${describeTarget(r)}: <strong>${categoryNames[r.category]}</strong>${r.reason ? html` — ${r.reason}` : null}
+  ${buttonForm(ctx, `/reports/${r.id}/resolve`, 'Resolve')} ${buttonForm(ctx, `/reports/${r.id}/dismiss`, 'Dismiss', {}, html` class="secondary"`)}</li>`)}</ul>` : html`<p>No open reports.</p>`}
+</section>`;
+}
+
+export interface ReportFormData {
+  /** The hidden fields naming what is reported. */
+  target: Record<string, string>;
+  what: string;
+  back: string;
+  error?: string;
+  status?: number;
+}
+
+export function reportFormPage(ctx: PageContext, d: ReportFormData) {
+  return page(ctx, 'Report', html`
+<h1>Report ${d.what}</h1>
+<p>Your report goes to the people who moderate it. They will not tell the author who reported.</p>
+${errorSummary(d.error)}
+<form method="post" action="/reports">${csrfField(ctx)}${Object.entries(d.target).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">`)}
+  ${select('category', 'What is wrong?', Object.entries(categoryNames), 'rules')}
+  ${field('reason', 'Tell the moderators more', { maxLength: 1000 })}
+  <p><label><input type="checkbox" name="forward" value="1"> Also send this report to the author\u2019s own server if they are on another one</label></p>
+  <p><button type="submit">Send report</button> <a href="${d.back}">Cancel</a></p>
+</form>`, { status: d.status ?? 200 });
+}
+
+const outcomeNames = { open: 'Waiting for a moderator', resolved: 'Acted on', dismissed: 'No action taken' } as const;
+
+export function myReportsPage(ctx: PageContext, reports: Report[]) {
+  return page(ctx, 'Your reports', html`
+<h1>Your reports</h1>
+${reports.length ? html`<ul class="reports">${reports.map((r) => html`<li id="report-${r.id}">${when(r.created_at, ctx.locale)}: ${describeTarget(r)}, ${categoryNames[r.category]} — <strong class="status-${r.status}">${outcomeNames[r.status]}</strong></li>`)}</ul>` : html`<p>You have not reported anything.</p>`}`);
 }

@@ -85,6 +85,7 @@ export function replyItem(ctx: PageContext, r: Reply, view: ReplyView, answers: 
   <div class="actions">
     ${likeButton(ctx, `/replies/${r.id}/like`, r.like_count, view.liked)}
     ${mine ? html`<a href="/replies/${r.id}/edit">Edit</a> ${buttonForm(ctx, `/replies/${r.id}/delete`, 'Delete', {}, html` class="link danger" data-confirm="Delete this reply?"`)}` : null}
+    ${ctx.viewer && !mine ? html`<a href="/replies/${r.id}/report" class="report">Report</a>` : null}
     ${view.canModerate ? buttonForm(ctx, `/replies/${r.id}/remove`, 'Remove', {}, html` class="link danger" data-confirm="Remove this reply?"`) : null}
     ${view.isMember && !view.locked ? html`<details class="answer"><summary>Reply</summary>${replyForm(ctx, view.threadId, r.id)}</details>` : null}
   </div>`}
@@ -117,6 +118,7 @@ export function threadPage(ctx: PageContext, data: ThreadPageData) {
   <div class="body">${trusted(t.body_html)}</div>
   <div class="actions">
     ${likeButton(ctx, `/threads/${t.id}/like`, t.like_count, data.likes.thread)}
+    ${ctx.viewer && !mine ? html`<a href="/threads/${t.id}/report" class="report">Report</a>` : null}
     ${mine ? html`<a href="/threads/${t.id}/edit">Edit</a> ${buttonForm(ctx, `/threads/${t.id}/delete`, 'Delete thread', {}, html` class="link danger" data-confirm="Delete this thread and hide its replies?"`)}` : null}
   </div>
   ${data.canModerate ? moderatorActions(ctx, t) : null}
