@@ -56,6 +56,16 @@ const statements = [
   )`,
   `create index reports_open on reports (neighbourhood_id, id) where status = 'open'`,
   `create index reports_reporter on reports (reporter_id, id)`,
+  // Instance-level blocks of whole servers, as Mastodon keeps them (and exports them as CSV).
+  `create table domain_blocks (
+    domain text primary key,
+    severity text not null check (severity in ('silence', 'suspend', 'noop')),
+    reject_media boolean not null default false,
+    reject_reports boolean not null default false,
+    public_comment text not null default '',
+    obfuscate boolean not null default false,
+    created_at timestamptz not null default now()
+  )`,
   `create index moderation_log_neighbourhood on moderation_log (neighbourhood_id, id desc)`,
 ];
 

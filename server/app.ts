@@ -9,6 +9,7 @@ import authentication from './accounts/authentication.ts';
 import accountRoutes from './accounts/routes.ts';
 import type { Config } from './config.ts';
 import { type Database, isReachable } from './database.ts';
+import domainBlockRoutes from './domain-blocks/routes.ts';
 import { badRequest, errorSchema, installErrorHandling } from './errors.ts';
 import { containsNul } from './http.ts';
 import mastodonRoutes from './mastodon/routes.ts';
@@ -94,6 +95,7 @@ export async function buildApp({ config, db, logger }: AppOptions): Promise<Fast
       await api.register(threadRoutes);
       await api.register(remoteFollowRoutes);
       await api.register(moderationRoutes);
+      await api.register(domainBlockRoutes);
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     },
     { prefix: '/api' },

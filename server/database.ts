@@ -282,6 +282,17 @@ export interface ReportsTable {
   created_at: Generated<Date>;
 }
 
+export interface DomainBlocksTable {
+  domain: string;
+  /** `suspend` and `silence` both refuse the server's activities and send it nothing; `noop` only records. */
+  severity: 'silence' | 'suspend' | 'noop';
+  reject_media: Generated<boolean>;
+  reject_reports: Generated<boolean>;
+  public_comment: Generated<string>;
+  obfuscate: Generated<boolean>;
+  created_at: Generated<Date>;
+}
+
 export interface Tables {
   members: MembersTable;
   access_tokens: AccessTokensTable;
@@ -308,6 +319,7 @@ export interface Tables {
   moderation_log: ModerationLogTable;
   join_requests: JoinRequestsTable;
   reports: ReportsTable;
+  domain_blocks: DomainBlocksTable;
 }
 
 export type Database = Kysely<Tables>;
