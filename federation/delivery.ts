@@ -25,7 +25,7 @@ export const recipientOf = (actor: RemoteActor): Recipient & { id: URL } => ({
  */
 export async function sendActivity(ctx: Context<FederationData>, identifier: string, to: Recipient | Recipient[] | 'followers', activity: Activity): Promise<void> {
   // Nothing goes to a blocked server, whether addressed directly or among the followers.
-  const blocked = await undeliverableOrigins(ctx.data.db);
+  const blocked = await undeliverableOrigins(ctx.data.db, ctx.data.config.limitedFederation);
   const options = { preferSharedInbox: true, excludeBaseUris: [new URL(ctx.origin), ...blocked] };
   if (to === 'followers') await ctx.sendActivity({ identifier }, 'followers', activity, options);
   else await ctx.sendActivity({ identifier }, to, activity, options);

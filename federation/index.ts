@@ -88,7 +88,7 @@ export default fp(async function federationPlugin(app: FastifyInstance) {
   app.decorate('federation', new FederationService(federation, contextData));
 
   app.addHook('onRequest', federationHook(federation, {
-    origin: config.publicUrl, bodyLimit: config.bodyLimit, contextData, refusesHost: (host) => isBlockedHost(db, host),
+    origin: config.publicUrl, bodyLimit: config.bodyLimit, contextData, refusesHost: (host) => isBlockedHost(db, host, config.limitedFederation),
   }));
 
   // host-meta points older clients at WebFinger (RFC 6415).

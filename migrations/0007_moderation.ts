@@ -66,6 +66,11 @@ const statements = [
     obfuscate boolean not null default false,
     created_at timestamptz not null default now()
   )`,
+  // In allowlist mode (LIMITED_FEDERATION_MODE) only these servers are federated with.
+  `create table domain_allows (
+    domain text primary key,
+    created_at timestamptz not null default now()
+  )`,
   `create index moderation_log_neighbourhood on moderation_log (neighbourhood_id, id desc)`,
 ];
 

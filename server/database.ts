@@ -293,6 +293,11 @@ export interface DomainBlocksTable {
   created_at: Generated<Date>;
 }
 
+export interface DomainAllowsTable {
+  domain: string;
+  created_at: Generated<Date>;
+}
+
 export interface Tables {
   members: MembersTable;
   access_tokens: AccessTokensTable;
@@ -320,6 +325,7 @@ export interface Tables {
   join_requests: JoinRequestsTable;
   reports: ReportsTable;
   domain_blocks: DomainBlocksTable;
+  domain_allows: DomainAllowsTable;
 }
 
 export type Database = Kysely<Tables>;

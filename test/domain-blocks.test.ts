@@ -1,7 +1,8 @@
 // Blocking whole servers: Mastodon's CSV in and out, signed activities from a blocked server refused at
 // the inbox, and nothing delivered to it. Two stand-in servers on loopback: 127.0.0.1 and 127.0.0.2.
-import { eachDatabase, snapshot } from './helpers.ts';
-import { startInstance } from './instances.ts';
+import t from 'tap';
+import { eachDatabase, snapshot, testConfig } from './helpers.ts';
+import { anotherDatabase, startInstance } from './instances.ts';
 import { eventually, postSigned, postSignedRfc9421, RemoteServer } from './remote-server.ts';
 
 const AS = 'https://www.w3.org/ns/activitystreams';
@@ -72,4 +73,28 @@ eachDatabase('domain blocks', async (t, database) => {
     t.notOk(hosts.some((h) => h.host.startsWith('127.0.0.2')), 'suspending a server ends its follows');
     t.ok(hosts.length > 0, 'others stay');
   });
+
+  await t.test('allowlist mode admits only the listed servers', async (t) => {
+    const b = await startInstance(t, await anotherDatabase(t, database), { LIMITED_FEDERATION_MODE: 'true' });
+    const owner = await b.client.signUp('owner');
+    await b.database.db.updateTable('members').set({ role: 'admin' }).execute();
+    await owner.post('/api/neighbourhoods', { handle: 'mill-lane', name: 'Mill Lane', locality: { placeName: 'Hillsborough' } });
+    const inbox = `${b.url}/neighbourhoods/mill-lane/inbox`;
+    const toMill = (actor: { id: string }, server: RemoteServer) => ({ '@context': AS, id: server.activityId(), type: 'Follow', actor: actor.id, object: `${b.url}/neighbourhoods/mill-lane` });
+    t.equal((await postSigned(inbox, toMill(alice, friendly), alice)).status, 403, 'nobody is listed yet');
+    t.equal((await owner.post('/api/admin/domain-allows', { domain: '127.0.0.1' })).status, 204);
+    t.same((await owner.get('/api/admin/domain-allows')).body.domains, ['127.0.0.1']);
+    const accepted = toMill(alice, friendly);
+    t.equal((await postSigned(inbox, accepted, alice)).status, 202);
+    await eventually(() => friendly.inboxPosts('Accept').some((p) => p.body.object?.id === accepted.id), 10_000, 'the Accept to a listed server');
+    t.equal((await postSigned(inbox, toMill(mallory, blocked), mallory)).status, 403, 'an unlisted server is refused');
+    t.equal((await owner.delete('/api/admin/domain-allows/127.0.0.1')).status, 204);
+    t.equal((await postSigned(inbox, toMill(alice, friendly), alice)).status, 403);
+  });
+});
+
+t.test('LIMITED_FEDERATION_MODE is a yes or no, off by default', async (t) => {
+  t.equal(testConfig().limitedFederation, false);
+  t.equal(testConfig({ LIMITED_FEDERATION_MODE: 'true' }).limitedFederation, true);
+  t.throws(() => testConfig({ LIMITED_FEDERATION_MODE: 'maybe' }), /LIMITED_FEDERATION_MODE/);
 });

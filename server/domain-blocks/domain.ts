@@ -58,10 +58,29 @@ export async function domainBlocks(db: Database, staff: Viewer) {
   return q.listBlocks(db);
 }
 
-/** Whether nothing may come from or go to this host: the check the federation core makes. */
-export async function isBlockedHost(db: Database, host: string): Promise<boolean> {
+/**
+ * Whether nothing may come from or go to this host: the check the federation core makes. In allowlist
+ * mode (`limited`) a host must be on the allowlist as well as not blocked.
+ */
+export async function isBlockedHost(db: Database, host: string, limited = false): Promise<boolean> {
   const hostname = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '').toLowerCase();
+  if (limited && !(await q.allowCovering(db, hostname))) return true;
   return !!(await q.blockCovering(db, hostname));
+}
+
+export async function allowDomain(db: Database, staff: Viewer, domain: string) {
+  requireStaff(staff);
+  await q.insertAllow(db, normaliseDomain(domain));
+}
+
+export async function disallowDomain(db: Database, staff: Viewer, domain: string) {
+  requireStaff(staff);
+  if (!(await q.deleteAllow(db, normaliseDomain(domain)))) throw notFound('That allowed domain');
+}
+
+export async function domainAllows(db: Database, staff: Viewer) {
+  requireStaff(staff);
+  return q.listAllows(db);
 }
 
 const csvHeader = '#domain,#severity,#reject_media,#reject_reports,#public_comment,#obfuscate';
@@ -130,9 +149,10 @@ export async function importCsv(db: Database, staff: Viewer, text: string): Prom
 }
 
 /** Origins deliveries must skip: those of every known inbox on a blocked server. */
-export async function undeliverableOrigins(db: Database): Promise<URL[]> {
+export async function undeliverableOrigins(db: Database, limited = false): Promise<URL[]> {
   const origins = new Set<string>();
-  for (const row of await q.inboxesOnBlockedServers(db)) {
+  const rows = [...(await q.inboxesOnBlockedServers(db)), ...(limited ? await q.inboxesOffAllowlist(db) : [])];
+  for (const row of rows) {
     for (const url of [row.inbox, row.shared_inbox]) if (url && URL.canParse(url)) origins.add(new URL(url).origin);
   }
   return [...origins].map((origin) => new URL(origin));

@@ -50,3 +50,37 @@ export function inboxesOnBlockedServers(db: Database) {
     .select(['remote_actors.inbox', 'remote_actors.shared_inbox'])
     .execute();
 }
+
+export function listAllows(db: Database) {
+  return db.selectFrom('domain_allows').selectAll().orderBy('domain').execute();
+}
+
+export function insertAllow(db: Database, domain: string) {
+  return db.insertInto('domain_allows').values({ domain }).onConflict((oc) => oc.column('domain').doNothing()).execute();
+}
+
+export async function deleteAllow(db: Database, domain: string) {
+  const result = await db.deleteFrom('domain_allows').where('domain', '=', domain).executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}
+
+const domainsOf = (host: string) => {
+  const parts = host.split('.');
+  return parts.map((_, i) => parts.slice(i).join('.'));
+};
+
+export function allowCovering(db: Database, host: string) {
+  return db.selectFrom('domain_allows').select('domain').where('domain', 'in', domainsOf(host)).executeTakeFirst();
+}
+
+/** In allowlist mode: the inbox URLs of every known actor on a server that is not allowed. */
+export function inboxesOffAllowlist(db: Database) {
+  const hostname = sql<string>`split_part(remote_actors.host, ':', 1)`;
+  return db
+    .selectFrom('remote_actors')
+    .select(['remote_actors.inbox', 'remote_actors.shared_inbox'])
+    .where(({ not, exists, selectFrom }) =>
+      not(exists(selectFrom('domain_allows').select('domain_allows.domain').where((eb) =>
+        eb.or([eb(hostname, '=', eb.ref('domain_allows.domain')), eb(hostname, 'like', sql<string>`'%.' || domain_allows.domain`)])))))
+    .execute();
+}

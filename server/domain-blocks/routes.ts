@@ -56,6 +56,35 @@ const domainBlockRoutes: FastifyPluginAsync = async (app) => {
     return reply.status(204).send();
   });
 
+  app.get('/admin/domain-allows', {
+    schema: {
+      summary: 'Servers federated with in allowlist mode (instance staff)',
+      response: { 200: { type: 'object', properties: { domains: { type: 'array', items: { type: 'string' } } } }, ...errors },
+    },
+  }, async (request) => ({ domains: (await blocks.domainAllows(app.db, requireViewer(request.viewer))).map((a) => a.domain) }));
+
+  app.post<{ Body: { domain: string } }>('/admin/domain-allows', {
+    schema: {
+      summary: 'Add a server to the allowlist (instance staff)',
+      body: { type: 'object', required: ['domain'], additionalProperties: false, properties: { domain: blockProperties.domain } },
+      response: { 204: { type: 'null' }, ...errors },
+    },
+  }, async (request, reply) => {
+    await blocks.allowDomain(app.db, requireViewer(request.viewer), request.body.domain);
+    return reply.status(204).send();
+  });
+
+  app.delete<{ Params: { domain: string } }>('/admin/domain-allows/:domain', {
+    schema: {
+      summary: 'Take a server off the allowlist (instance staff)',
+      params: { type: 'object', required: ['domain'], properties: { domain: blockProperties.domain } },
+      response: { 204: { type: 'null' }, ...errors },
+    },
+  }, async (request, reply) => {
+    await blocks.disallowDomain(app.db, requireViewer(request.viewer), request.params.domain);
+    return reply.status(204).send();
+  });
+
   app.get('/admin/domain-blocks.csv', {
     schema: { summary: 'Export the domain blocks as Mastodon CSV (instance staff)', response: { 200: { type: 'string' }, ...errors } },
   }, async (request, reply) =>
