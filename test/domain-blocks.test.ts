@@ -63,7 +63,7 @@ eachDatabase('domain blocks', async (t, database) => {
     for (const request of requests) {
       t.equal((await mod.post(`/api/neighbourhoods/park-road/follow-requests/${request.id}`, { decision: 'accept' })).status, 200);
     }
-    await eventually(() => friendly.inboxPosts('Accept').length, 10_000, 'the Accept to the friendly server');
+    await eventually(() => friendly.inboxPosts('Accept').length, 30_000, 'the Accept to the friendly server');
     // The queue has had its turn; give the other delivery as long again before calling it absent.
     await new Promise((resolve) => setTimeout(resolve, 500));
     t.same(blocked.inboxPosts('Accept'), [], 'nothing delivered to the blocked server');
@@ -86,7 +86,7 @@ eachDatabase('domain blocks', async (t, database) => {
     t.same((await owner.get('/api/admin/domain-allows')).body.domains, ['127.0.0.1']);
     const accepted = toMill(alice, friendly);
     t.equal((await postSigned(inbox, accepted, alice)).status, 202);
-    await eventually(() => friendly.inboxPosts('Accept').some((p) => p.body.object?.id === accepted.id), 10_000, 'the Accept to a listed server');
+    await eventually(() => friendly.inboxPosts('Accept').some((p) => p.body.object?.id === accepted.id), 30_000, 'the Accept to a listed server');
     t.equal((await postSigned(inbox, toMill(mallory, blocked), mallory)).status, 403, 'an unlisted server is refused');
     t.equal((await owner.delete('/api/admin/domain-allows/127.0.0.1')).status, 204);
     t.equal((await postSigned(inbox, toMill(alice, friendly), alice)).status, 403);
