@@ -67,7 +67,30 @@ async function send(reply: FastifyReply, response: Response): Promise<FastifyRep
   return reply.send(Buffer.from(await response.arrayBuffer()));
 }
 
-export function federationHook<T>(federation: Federation<T>, options: { origin: URL; bodyLimit: number; contextData: () => T }) {
+/** The hosts an incoming activity claims to come from: its signing key's and its actor's. */
+function claimedHosts(headers: FastifyRequest['headers'], body: Buffer): string[] {
+  const hosts: string[] = [];
+  const keyId = /keyid="([^"]+)"/i.exec(`${headers.signature ?? ''} ${headers['signature-input'] ?? ''}`)?.[1];
+  if (keyId && URL.canParse(keyId)) hosts.push(new URL(keyId).host);
+  try {
+    const actor = (JSON.parse(body.toString('utf8')) as { actor?: unknown }).actor;
+    const id = typeof actor === 'string' ? actor : (actor as { id?: unknown } | null)?.id;
+    if (typeof id === 'string' && URL.canParse(id)) hosts.push(new URL(id).host);
+  } catch {
+    // Not JSON: Fedify refuses it with its own message.
+  }
+  return hosts;
+}
+
+export interface FederationHookOptions<T> {
+  origin: URL;
+  bodyLimit: number;
+  contextData: () => T;
+  /** Whether activities from this host are refused outright (a blocked server). */
+  refusesHost: (host: string) => Promise<boolean>;
+}
+
+export function federationHook<T>(federation: Federation<T>, options: FederationHookOptions<T>) {
   return async function handOverToFederation(request: FastifyRequest, reply: FastifyReply) {
     const path = request.url.split('?')[0]!;
     if (!concernsFederation(request, path)) return;
@@ -84,6 +107,12 @@ export function federationHook<T>(federation: Federation<T>, options: { origin: 
       if (problem) {
         request.log.info({ path, reason: problem }, 'activity refused: signature covers too little');
         return reply.status(401).send({ error: 'invalid_signature', message: problem });
+      }
+      for (const host of claimedHosts(request.headers, body)) {
+        if (await options.refusesHost(host)) {
+          request.log.info({ path, host }, 'activity refused: the server is blocked');
+          return reply.status(403).send({ error: 'domain_blocked', message: 'This server does not accept activities from yours.' });
+        }
       }
     }
     let fellThrough = false;

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from '@fedify/fedify';
 import type { Activity, Recipient } from '@fedify/vocab';
 import { validatePublicUrl } from '@fedify/vocab-runtime';
+import { undeliverableOrigins } from '../server/domain-blocks/domain.ts';
 import { badRequest, notFound } from '../server/errors.ts';
 import { actorByHandle, actorByUri, isStale, type RemoteActor, rememberActor } from '../server/remote-actors/domain.ts';
 import type { FederationData } from './actors.ts';
@@ -23,7 +24,9 @@ export const recipientOf = (actor: RemoteActor): Recipient & { id: URL } => ({
  * retries with backoff, and holding back from unreachable servers happen in the queue workers.
  */
 export async function sendActivity(ctx: Context<FederationData>, identifier: string, to: Recipient | Recipient[] | 'followers', activity: Activity): Promise<void> {
-  const options = { preferSharedInbox: true, excludeBaseUris: [new URL(ctx.origin)] };
+  // Nothing goes to a blocked server, whether addressed directly or among the followers.
+  const blocked = await undeliverableOrigins(ctx.data.db, ctx.data.config.limitedFederation);
+  const options = { preferSharedInbox: true, excludeBaseUris: [new URL(ctx.origin), ...blocked] };
   if (to === 'followers') await ctx.sendActivity({ identifier }, 'followers', activity, options);
   else await ctx.sendActivity({ identifier }, to, activity, options);
 }

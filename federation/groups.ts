@@ -554,20 +554,22 @@ export function registerPosts(federation: import('@fedify/fedify').Federation<Fe
   // after its parent, so a server seeing the thread late can fill it in (FEP-f228).
   federation.setOrderedCollectionDispatcher('context', APObject, '/threads/{id}/context', async (ctx, values) => {
     if (!/^\d{1,9}$/.test(values.id)) return null;
-    const found = await threads.threadWithReplies(ctx.data.db, Number(values.id)).catch(() => null);
+    // Read as nobody in particular: a members-only neighbourhood's posts are never served to a fetch.
+    const found = await threads.threadWithReplies(ctx.data.db, null, Number(values.id)).catch(() => null);
     if (!found) return null;
     const items = [postUri(ctx, found.thread, 'thread'), ...found.replies.filter((reply) => !reply.deleted_at).map((reply) => postUri(ctx, reply, 'reply'))];
     return { items: items.map((id) => new APObject({ id })) };
   });
   federation.setObjectDispatcher(Page, '/threads/{id}', async (ctx, values) => {
     if (!/^\d{1,9}$/.test(values.id)) return null;
-    const thread = await threads.threadById(ctx.data.db, Number(values.id)).catch(() => null);
+    const thread = await threads.readableThread(ctx.data.db, null, Number(values.id)).catch(() => null);
     return thread && !thread.ap_id ? (pageOf(ctx, thread) as Page) : null;
   });
   federation.setObjectDispatcher(Note, '/replies/{id}', async (ctx, values) => {
     if (!/^\d{1,9}$/.test(values.id)) return null;
     const reply = await threads.replyById(ctx.data.db, Number(values.id)).catch(() => null);
     if (!reply || reply.ap_id || reply.deleted_at) return null;
-    return noteOf(ctx, reply, await threads.threadById(ctx.data.db, reply.thread_id), await parentOf(ctx, reply));
+    const thread = await threads.readableThread(ctx.data.db, null, reply.thread_id).catch(() => null);
+    return thread && noteOf(ctx, reply, thread, await parentOf(ctx, reply));
   });
 }

@@ -6,6 +6,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../server/config.ts';
 import type { Database } from '../server/database.ts';
+import { isBlockedHost } from '../server/domain-blocks/domain.ts';
 import { DatabaseJobQueue, DatabaseKvStore } from '../server/queue/domain.ts';
 import { recordServerState } from '../server/remote-actors/domain.ts';
 import { federationHook } from './adapter.ts';
@@ -88,7 +89,9 @@ export default fp(async function federationPlugin(app: FastifyInstance) {
   const contextData = (): FederationData => ({ db, config, log: app.log });
   app.decorate('federation', new FederationService(federation, contextData));
 
-  app.addHook('onRequest', federationHook(federation, { origin: config.publicUrl, bodyLimit: config.bodyLimit, contextData }));
+  app.addHook('onRequest', federationHook(federation, {
+    origin: config.publicUrl, bodyLimit: config.bodyLimit, contextData, refusesHost: (host) => isBlockedHost(db, host, config.limitedFederation),
+  }));
 
   // host-meta points older clients at WebFinger (RFC 6415).
   app.get('/.well-known/host-meta', { schema: { hide: true } }, async (_request, reply) => {

@@ -10,9 +10,11 @@ import authentication from './accounts/authentication.ts';
 import accountRoutes from './accounts/routes.ts';
 import type { Config } from './config.ts';
 import { type Database, isReachable } from './database.ts';
+import domainBlockRoutes from './domain-blocks/routes.ts';
 import { badRequest, errorSchema, installErrorHandling } from './errors.ts';
 import { containsNul } from './http.ts';
 import mastodonRoutes from './mastodon/routes.ts';
+import moderationRoutes from './moderation/routes.ts';
 import neighbourhoodRoutes from './neighbourhoods/routes.ts';
 import oauthRoutes from './oauth/routes.ts';
 import pages from './pages/index.ts';
@@ -93,6 +95,8 @@ export async function buildApp({ config, db, logger }: AppOptions): Promise<Fast
       await api.register(neighbourhoodRoutes);
       await api.register(threadRoutes);
       await api.register(remoteFollowRoutes);
+      await api.register(moderationRoutes);
+      await api.register(domainBlockRoutes);
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     },
     { prefix: '/api' },

@@ -23,6 +23,8 @@ export interface Config {
   bodyLimit: number;
   /** Lets federation fetch loopback and private addresses; only for tests and closed networks. */
   allowPrivateAddresses: boolean;
+  /** Allowlist mode (Mastodon's limited federation): only servers on the domain allowlist are federated with. */
+  limitedFederation: boolean;
   /** Seconds between websocket pings; a stream that misses one answer is dropped. */
   liveHeartbeatSeconds: number;
   /** Bytes a stream may have waiting to be sent before it counts as too slow and is dropped. */
@@ -64,6 +66,7 @@ const settings = {
   registration: 'REGISTRATION',
   bodyLimit: 'BODY_LIMIT',
   allowPrivateAddresses: 'ALLOW_PRIVATE_ADDRESSES',
+  limitedFederation: 'LIMITED_FEDERATION_MODE',
   liveHeartbeatSeconds: 'LIVE_HEARTBEAT_SECONDS',
   liveSendBufferBytes: 'LIVE_SEND_BUFFER_BYTES',
   fetchTimeoutMs: 'FETCH_TIMEOUT_MS',
@@ -170,6 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     registration: oneOf(settings.registration, raw.registration ?? 'open', registrationModes),
     bodyLimit: integer(settings.bodyLimit, raw.bodyLimit ?? String(256 * 1024), 1024, 64 * 1024 * 1024),
     allowPrivateAddresses: boolean(settings.allowPrivateAddresses, raw.allowPrivateAddresses ?? 'false'),
+    limitedFederation: boolean(settings.limitedFederation, raw.limitedFederation ?? 'false'),
     liveHeartbeatSeconds: integer(settings.liveHeartbeatSeconds, raw.liveHeartbeatSeconds ?? '30', 1, 3600),
     liveSendBufferBytes: integer(settings.liveSendBufferBytes, raw.liveSendBufferBytes ?? String(1024 * 1024), 1024, 64 * 1024 * 1024),
     fetchTimeoutMs: integer(settings.fetchTimeoutMs, raw.fetchTimeoutMs ?? '10000', 100, 120_000),

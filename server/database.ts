@@ -51,6 +51,8 @@ export interface NeighbourhoodsTable {
   admission: Generated<'open' | 'approval'>;
   /** Set for a neighbourhood on another server that members here follow. */
   ap_id: string | null;
+  /** `public`: anyone reads its threads; `members`: only its members do, on every path. */
+  visibility: Generated<'public' | 'members'>;
 }
 
 export interface MembershipsTable {
@@ -89,6 +91,10 @@ export interface ThreadsTable {
   sensitive: Generated<boolean>;
   /** Remote attachments, kept as links: `{ url, mediaType, name }`. */
   attachments: Generated<{ url: string; mediaType: string | null; name: string | null }[]>;
+  /** Set with deleted_at when a moderator removes the thread, so it can be restored. */
+  removed_at: Generated<Date | null>;
+  locked_at: Generated<Date | null>;
+  pinned_at: Generated<Date | null>;
 }
 
 export interface RepliesTable {
@@ -103,6 +109,7 @@ export interface RepliesTable {
   edited_at: Date | null;
   deleted_at: Date | null;
   ap_id: string | null;
+  removed_at: Generated<Date | null>;
 }
 
 export interface LikesTable {
@@ -233,6 +240,75 @@ export interface FederationJobsTable {
   created_at: Generated<Date>;
 }
 
+export interface NeighbourhoodBansTable {
+  neighbourhood_id: number;
+  member_id: number;
+  banned_by: number | null;
+  reason: Generated<string>;
+  expires_at: Date | null;
+  created_at: Generated<Date>;
+}
+
+export type ModerationAction =
+  | 'remove_thread' | 'restore_thread' | 'lock_thread' | 'unlock_thread' | 'pin_thread' | 'unpin_thread'
+  | 'remove_reply' | 'restore_reply' | 'ban' | 'unban' | 'appoint_moderator' | 'dismiss_moderator'
+  | 'suspend' | 'unsuspend' | 'make_members_only' | 'make_public' | 'approve_join' | 'reject_join' | 'resolve_report' | 'dismiss_report';
+
+export interface ModerationLogTable {
+  id: Generated<number>;
+  /** Null for instance-wide actions such as suspending an account. */
+  neighbourhood_id: number | null;
+  moderator_id: number | null;
+  action: ModerationAction;
+  thread_id: number | null;
+  reply_id: number | null;
+  member_id: number | null;
+  reason: Generated<string>;
+  created_at: Generated<Date>;
+}
+
+export interface JoinRequestsTable {
+  neighbourhood_id: number;
+  member_id: number;
+  created_at: Generated<Date>;
+}
+
+export type ReportCategory = 'spam' | 'harassment' | 'illegal' | 'rules' | 'other';
+
+export interface ReportsTable {
+  id: Generated<number>;
+  reporter_id: number | null;
+  /** Null for a report on an account, which instance staff handle. */
+  neighbourhood_id: number | null;
+  thread_id: number | null;
+  reply_id: number | null;
+  member_id: number | null;
+  category: ReportCategory;
+  reason: Generated<string>;
+  /** The reporter agrees to the report going to the author's own server too. */
+  forward: Generated<boolean>;
+  status: Generated<'open' | 'resolved' | 'dismissed'>;
+  resolved_by: number | null;
+  resolved_at: Date | null;
+  created_at: Generated<Date>;
+}
+
+export interface DomainBlocksTable {
+  domain: string;
+  /** `suspend` and `silence` both refuse the server's activities and send it nothing; `noop` only records. */
+  severity: 'silence' | 'suspend' | 'noop';
+  reject_media: Generated<boolean>;
+  reject_reports: Generated<boolean>;
+  public_comment: Generated<string>;
+  obfuscate: Generated<boolean>;
+  created_at: Generated<Date>;
+}
+
+export interface DomainAllowsTable {
+  domain: string;
+  created_at: Generated<Date>;
+}
+
 export interface Tables {
   members: MembersTable;
   access_tokens: AccessTokensTable;
@@ -255,6 +331,12 @@ export interface Tables {
   remote_follows: RemoteFollowsTable;
   federation_kv: FederationKvTable;
   federation_jobs: FederationJobsTable;
+  neighbourhood_bans: NeighbourhoodBansTable;
+  moderation_log: ModerationLogTable;
+  join_requests: JoinRequestsTable;
+  reports: ReportsTable;
+  domain_blocks: DomainBlocksTable;
+  domain_allows: DomainAllowsTable;
 }
 
 export type Database = Kysely<Tables>;

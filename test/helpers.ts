@@ -166,6 +166,8 @@ export async function snapshot(db: Database): Promise<unknown> {
   const tables = [
     'members', 'access_tokens', 'neighbourhoods', 'memberships', 'threads', 'replies', 'likes',
     'oauth_apps', 'oauth_codes', 'oauth_grants', 'oauth_app_tokens',
+    'neighbourhood_follows', 'neighbourhood_sets', 'neighbourhood_set_entries', 'feed_tokens',
+    'remote_actors', 'remote_follows', 'neighbourhood_bans', 'moderation_log',
   ] as const;
   const result: Record<string, string[]> = {};
   for (const table of tables) result[table] = (await db.selectFrom(table).selectAll().execute()).map((row) => JSON.stringify(row)).sort();

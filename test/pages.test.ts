@@ -1,61 +1,9 @@
 // The web pages over app.inject, as a browser with JavaScript off would use them: forms, redirects, cookies.
-import type { FastifyInstance } from 'fastify';
 import t from 'tap';
 import { fromLocalInput, toLocalInput } from '../server/pages/format.ts';
 import { escape, html, trusted } from '../server/pages/html.ts';
 import { eachDatabase, snapshot, startApp } from './helpers.ts';
-
-/** A cookie-keeping visitor that reads the CSRF token from the last page it loaded. */
-class Visitor {
-  readonly app: FastifyInstance;
-  readonly cookies = new Map<string, string>();
-  csrf = '';
-  headers: Record<string, string>;
-  constructor(app: FastifyInstance, headers: Record<string, string> = {}) {
-    this.app = app;
-    this.headers = headers;
-  }
-
-  private remember(setCookie: unknown) {
-    for (const line of ([] as string[]).concat((setCookie as string | string[] | undefined) ?? [])) {
-      const [pair] = line.split(';');
-      const [name, value] = pair!.split('=');
-      if (/Max-Age=0|Expires=Thu, 01 Jan 1970/i.test(line)) this.cookies.delete(name!);
-      else this.cookies.set(name!, value!);
-    }
-  }
-
-  private cookieHeader() {
-    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-  }
-
-  async get(url: string) {
-    const response = await this.app.inject({ url, headers: { ...this.headers, cookie: this.cookieHeader() } });
-    this.remember(response.headers['set-cookie']);
-    const token = /data-csrf="([^"]+)"/.exec(response.body)?.[1];
-    if (token) this.csrf = token;
-    return response;
-  }
-
-  async post(url: string, fields: Record<string, string>, csrf: string | null = this.csrf) {
-    const body = new URLSearchParams({ ...(csrf !== null && { _csrf: csrf }), ...fields }).toString();
-    const response = await this.app.inject({
-      method: 'POST',
-      url,
-      headers: { ...this.headers, cookie: this.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded' },
-      payload: body,
-    });
-    this.remember(response.headers['set-cookie']);
-    return response;
-  }
-
-  async register(username: string) {
-    await this.get('/register');
-    const response = await this.post('/register', { username, password: 'a long enough password' });
-    if (response.statusCode !== 303) throw new Error(`could not register: ${response.body}`);
-    await this.get('/');
-  }
-}
+import { Visitor } from './visitor.ts';
 
 t.test('the html helper escapes everything but trusted fragments', async (t) => {
   const name = '<img src=x onerror=alert(1)>"\'`&';

@@ -1,17 +1,33 @@
-// Who may read a neighbourhood's posts. Every feed, stream, directory entry and digest asks here, so when
-// moderation adds private neighbourhoods the rule is tightened in this one file and nothing leaks elsewhere.
-import type { Database, NeighbourhoodsTable } from '../database.ts';
+// Who may read a neighbourhood's posts. Every feed, stream, directory entry, digest, page, API listing and
+// Mastodon status asks here, so the rule for members-only neighbourhoods lives in this one file.
 import type { Selectable } from 'kysely';
+import type { Database, NeighbourhoodsTable } from '../database.ts';
 
 /** A signed-in member's id, or null for anyone (public feeds, feed readers). */
 export type Reader = number | null;
 
-/** For live events: the neighbourhood row is already loaded once per event, so this stays synchronous. */
-export function mayRead(_neighbourhood: Selectable<NeighbourhoodsTable>, _reader: Reader): boolean {
-  return true; // every neighbourhood is public today
+/** Whether `reader` may read the threads of one neighbourhood: anyone for a public one, members for the rest. */
+export async function mayRead(db: Database, neighbourhood: Pick<Selectable<NeighbourhoodsTable>, 'id' | 'visibility'>, reader: Reader): Promise<boolean> {
+  if (neighbourhood.visibility === 'public') return true;
+  if (reader === null) return false;
+  const membership = await db
+    .selectFrom('memberships')
+    .select('member_id')
+    .where('neighbourhood_id', '=', neighbourhood.id)
+    .where('member_id', '=', reader)
+    .executeTakeFirst();
+  return !!membership;
 }
 
-/** For feed queries: the ids of the neighbourhoods the reader may read, as a subquery. */
-export function readableNeighbourhoods(db: Database, _reader: Reader) {
-  return db.selectFrom('neighbourhoods').select('neighbourhoods.id');
+/** For queries: the ids of the neighbourhoods the reader may read, as a subquery. */
+export function readableNeighbourhoods(db: Database, reader: Reader) {
+  return db
+    .selectFrom('neighbourhoods')
+    .select('neighbourhoods.id')
+    .where((eb) =>
+      eb.or([
+        eb('neighbourhoods.visibility', '=', 'public'),
+        eb('neighbourhoods.id', 'in', eb.selectFrom('memberships').select('memberships.neighbourhood_id').where('memberships.member_id', '=', reader ?? -1)),
+      ]),
+    );
 }

@@ -121,7 +121,7 @@ export class LiveBus {
     const event = await this.#load(notice);
     if (!event) return;
     for (const subscription of interested) {
-      if (!mayRead(event.row, subscription.reader) || !this.#subscriptions.has(subscription)) continue;
+      if (!(await mayRead(this.#db, event.row, subscription.reader)) || !this.#subscriptions.has(subscription)) continue;
       try {
         subscription.listener(event.event);
       } catch (error) {

@@ -187,7 +187,7 @@ export async function statuses(ctx: Context, ids: string[]) {
   const refs = ids.map(parseStatusId);
   const pick = (kind: StatusRef['kind']) => refs.filter((r) => r.kind === kind).map((r) => r.id);
   const wanted = { threads: pick('thread'), replies: pick('reply') };
-  const rows = await q.statusRows(ctx.db, wanted);
+  const rows = await q.statusRows(ctx.db, wanted, ctx.viewer?.id ?? null);
   const people = await loadAccounts(ctx, [
     ...rows.filter((r) => r.author_id !== null).map((r) => ({ kind: 'member' as const, id: r.author_id! })),
     ...rows.map((r) => ({ kind: 'neighbourhood' as const, id: r.neighbourhood_id })),
@@ -247,7 +247,7 @@ export type Status = Awaited<ReturnType<typeof statuses>>[number];
 
 /** Threads and replies by their own ids, as statuses: for paths that start from a thread or reply (streaming). */
 export async function statusesOf(ctx: Context, refs: { threads: number[]; replies: number[] }) {
-  const ids = (await q.statusRows(ctx.db, refs)).map((r) => r.status_id).sort().reverse();
+  const ids = (await q.statusRows(ctx.db, refs, ctx.viewer?.id ?? null)).map((r) => r.status_id).sort().reverse();
   return statuses(ctx, ids);
 }
 
@@ -391,7 +391,7 @@ export async function context(ctx: Context, id: string) {
     const parents = new Map(tree.map((r) => [r.id, r.parent_id]));
     for (let at = parents.get(ref.id) ?? null; at !== null; at = parents.get(at) ?? null) above.unshift(at);
   }
-  const rows = await q.statusRows(ctx.db, { threads: ref.kind === 'reply' ? [threadId] : [], replies: [...above, ...below] });
+  const rows = await q.statusRows(ctx.db, { threads: ref.kind === "reply" ? [threadId] : [], replies: [...above, ...below] }, ctx.viewer?.id ?? null);
   const idOf = (kind: StatusRef['kind'], rowId: number) => rows.find((r) => r.kind === kind && r.id === rowId)?.status_id;
   const ids = (kind: StatusRef['kind'], list: number[]) => list.map((n) => idOf(kind, n)).filter((s): s is string => !!s);
   return {
@@ -410,7 +410,7 @@ export interface Page {
 const idPage = (page: Page): q.IdPage => ({ maxId: page.max_id, sinceId: page.since_id, minId: page.min_id, limit: page.limit });
 
 export async function timeline(ctx: Context, filter: q.StatusFilter, page: Page) {
-  return statuses(ctx, await q.statusIds(ctx.db, filter, idPage(page)));
+  return statuses(ctx, await q.statusIds(ctx.db, { ...filter, reader: ctx.viewer?.id ?? null }, idPage(page)));
 }
 
 export async function accountStatuses(ctx: Context, id: string, page: Page & { exclude_replies?: boolean; pinned?: boolean; only_media?: boolean }) {

@@ -12,6 +12,7 @@
 // 1 of status kind, 10 of the status's row id, 10 of the acting member (0 when the status says who).
 import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
 import type { Database, Tables } from '../database.ts';
+import { type Reader, readableNeighbourhoods } from '../feeds/visibility.ts';
 
 const millis = (column: string) => sql<string>`lpad(floor(extract(epoch from ${sql.ref(column)}) * 1000)::bigint::text, 13, '0')`;
 const pad10 = (column: string) => sql<string>`lpad(${sql.ref(column)}::text, 10, '0')`;
@@ -30,6 +31,8 @@ export interface StatusFilter {
   /** Words to find in titles and bodies. */
   text?: string;
   threadsOnly?: boolean;
+  /** Who is asking: members-only neighbourhoods' posts are left out for anyone else (and when unset). */
+  reader?: Reader;
 }
 
 export interface IdPage {
@@ -45,7 +48,10 @@ const hashtagPattern = (tag: string) => `(^|[^[:alnum:]_&/])#${tag}([^[:alnum:]_
 /** Status ids matching `filter`, newest first (or, with minId, the ones just above it). */
 export async function statusIds(db: Database, filter: StatusFilter, page: IdPage): Promise<string[]> {
   const inNeighbourhoods = (eb: ExpressionBuilder<Tables, 'threads'>) => {
-    const conditions: Expression<SqlBool>[] = [eb('threads.deleted_at', 'is', null)];
+    const conditions: Expression<SqlBool>[] = [
+      eb('threads.deleted_at', 'is', null),
+      eb('threads.neighbourhood_id', 'in', readableNeighbourhoods(db, filter.reader ?? null)),
+    ];
     if (filter.memberOf !== undefined) {
       conditions.push(
         eb('threads.neighbourhood_id', 'in', eb.selectFrom('memberships').select('memberships.neighbourhood_id').where('memberships.member_id', '=', filter.memberOf)),
@@ -99,7 +105,7 @@ export async function statusIds(db: Database, filter: StatusFilter, page: IdPage
  * Threads and replies as statuses: one uniform row per status, with what Mastodon's Status needs about
  * the post it answers. Deleted posts are left out.
  */
-export async function statusRows(db: Database, refs: { threads: number[]; replies: number[] }) {
+export async function statusRows(db: Database, refs: { threads: number[]; replies: number[] }, reader: Reader) {
   const none = [-1];
   const threads = db
     .selectFrom('threads')
@@ -122,7 +128,8 @@ export async function statusRows(db: Database, refs: { threads: number[]; replie
       sql<number | null>`null::integer`.as('parent_author_id'),
     ])
     .where('threads.id', 'in', refs.threads.length ? refs.threads : none)
-    .where('threads.deleted_at', 'is', null);
+    .where('threads.deleted_at', 'is', null)
+    .where('threads.neighbourhood_id', 'in', readableNeighbourhoods(db, reader));
   const replies = db
     .selectFrom('replies')
     .innerJoin('threads', 'threads.id', 'replies.thread_id')
@@ -149,7 +156,8 @@ export async function statusRows(db: Database, refs: { threads: number[]; replie
     ])
     .where('replies.id', 'in', refs.replies.length ? refs.replies : none)
     .where('replies.deleted_at', 'is', null)
-    .where('threads.deleted_at', 'is', null);
+    .where('threads.deleted_at', 'is', null)
+    .where('threads.neighbourhood_id', 'in', readableNeighbourhoods(db, reader));
   return threads.unionAll(replies).execute();
 }
 

@@ -3,6 +3,8 @@ import type { Viewer } from '../accounts/domain.ts';
 import type { Database } from '../database.ts';
 import { badRequest, conflict, forbidden, notFound } from '../errors.ts';
 import type { Cursor } from '../http.ts';
+import { mayRead } from '../feeds/visibility.ts';
+import { activeBan, insertJoinRequest } from '../moderation/queries.ts';
 import * as q from './queries.ts';
 
 export type Neighbourhood = q.NeighbourhoodRow;
@@ -56,6 +58,11 @@ export async function requireModerator(db: Database, neighbourhood: Neighbourhoo
   }
 }
 
+/** Refuses (as not found, so it does not confirm the thread exists) a reader of a members-only neighbourhood who is not a member. */
+export async function requireReader(db: Database, neighbourhood: { id: number; visibility: 'public' | 'members' }, viewer: Viewer | null, what: string): Promise<void> {
+  if (!(await mayRead(db, neighbourhood, viewer?.id ?? null))) throw notFound(what);
+}
+
 export async function requireMember(db: Database, neighbourhood: Neighbourhood, viewer: Viewer): Promise<void> {
   if (!(await roleIn(db, neighbourhood, viewer))) {
     throw forbidden(`Join ${neighbourhood.name} to post there.`, 'not_a_member');
@@ -81,6 +88,16 @@ export async function updateNeighbourhood(db: Database, viewer: Viewer, handle: 
 
 export async function join(db: Database, viewer: Viewer, handle: string) {
   const neighbourhood = await neighbourhoodByHandle(db, handle);
+  const ban = await activeBan(db, neighbourhood.id, viewer.id);
+  if (ban) {
+    const until = ban.expires_at ? ` until ${ban.expires_at.toISOString()}` : '';
+    throw forbidden(`You are banned from ${neighbourhood.name}${until}.`, 'banned');
+  }
+  // A members-only neighbourhood takes a moderator's approval: the request waits for them.
+  if (neighbourhood.visibility === 'members' && !(await roleIn(db, neighbourhood, viewer))) {
+    await insertJoinRequest(db, neighbourhood.id, viewer.id);
+    return neighbourhood;
+  }
   await q.insertMembership(db, neighbourhood.id, viewer.id);
   return neighbourhoodByHandle(db, handle);
 }
@@ -95,6 +112,8 @@ export async function leave(db: Database, viewer: Viewer, handle: string) {
 }
 
 export const moderatorsOf = q.moderatorsOf;
+export const removeMembership = q.deleteMembership;
+export const addMembership = q.insertMembership;
 export const touchActivity = q.touchActivity;
 export const listAll = q.listAll;
 

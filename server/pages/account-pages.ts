@@ -61,7 +61,7 @@ const accountPages: FastifyPluginAsync = async (app) => {
   }, async (request, reply) => {
     const member = await accounts.memberByUsername(app.db, request.params.username);
     if (!member || member.status !== 'active') throw notFound('That member');
-    return send(reply, memberPage(context(request, reply), member, await threads.threadsByAuthor(app.db, member.id, 20)));
+    return send(reply, memberPage(context(request, reply), member, await threads.threadsByAuthor(app.db, member.id, 20, request.viewer)));
   });
 };
 

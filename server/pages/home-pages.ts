@@ -146,7 +146,7 @@ const homePages: FastifyPluginAsync = async (app) => {
   app.get<Id & { Querystring: { view: 'list' | 'feed' } }>('/fragments/threads/:id', {
     schema: { params: idParams, querystring: { type: 'object', properties: { view: { type: 'string', enum: ['list', 'feed'], default: 'list' } } } },
   }, async (request, reply) => {
-    const thread = await threads.threadById(app.db, request.params.id);
+    const thread = await threads.readableThread(app.db, request.viewer, request.params.id);
     return fragment(reply, threadSummary(context(request, reply), thread, request.query.view === 'feed'));
   });
 
@@ -154,7 +154,7 @@ const homePages: FastifyPluginAsync = async (app) => {
     schema: { params: idParams, querystring: { type: 'object', properties: { view: { type: 'string', enum: ['tree', 'feed'], default: 'tree' } } } },
   }, async (request, reply) => {
     const found = await threads.replyById(app.db, request.params.id);
-    const thread = await threads.threadById(app.db, found.thread_id);
+    const thread = await threads.readableThread(app.db, request.viewer, found.thread_id);
     const ctx = context(request, reply);
     if (request.query.view === 'feed') return fragment(reply, feedReply(ctx, thread, found));
     const neighbourhood = await neighbourhoods.neighbourhoodById(app.db, thread.neighbourhood_id);

@@ -10,6 +10,7 @@ import accountPages from './account-pages.ts';
 import { checkCsrf } from './csrf.ts';
 import homePages from './home-pages.ts';
 import { errorPage } from './layout.ts';
+import moderationPages from './moderation-pages.ts';
 import neighbourhoodPages from './neighbourhood-pages.ts';
 import { context, send } from './respond.ts';
 import threadPages from './thread-pages.ts';
@@ -96,6 +97,7 @@ const pages: FastifyPluginAsync = async (app) => {
   await app.register(neighbourhoodPages);
   await app.register(threadPages);
   await app.register(homePages);
+  await app.register(moderationPages);
 };
 
 export default pages;

@@ -5,6 +5,7 @@ import * as follows from '../follows/domain.ts';
 import { decodeCursor, encodeCursor, requireViewer } from '../http.ts';
 import { renderMarkdown } from '../markdown.ts';
 import * as neighbourhoods from '../neighbourhoods/domain.ts';
+import { mayRead } from '../feeds/visibility.ts';
 import * as threads from '../threads/domain.ts';
 import { trusted } from './html.ts';
 import { type DirectoryQuery, directoryPage, type NeighbourhoodDraft, neighbourhoodPage, newNeighbourhoodPage } from './neighbourhood-views.ts';
@@ -92,7 +93,8 @@ const neighbourhoodPages: FastifyPluginAsync = async (app) => {
       neighbourhoods.moderatorsOf(app.db, neighbourhood.id),
       neighbourhoods.roleIn(app.db, neighbourhood, request.viewer),
       request.viewer ? follows.followedIds(app.db, request.viewer.id) : ([] as number[]),
-      threads.listThreads(app.db, neighbourhood.handle, { kind, limit: 20, after: decodeCursor(cursor) }),
+      mayRead(app.db, neighbourhood, request.viewer?.id ?? null).then((readable) =>
+        readable ? threads.listThreads(app.db, request.viewer, neighbourhood.handle, { kind, limit: 20, after: decodeCursor(cursor) }) : { rows: [], next: undefined }),
     ]);
     return send(reply, neighbourhoodPage(context(request, reply), {
       neighbourhood, moderators, role, following: followed.includes(neighbourhood.id), threads: list.rows, kind, next: list.next ? encodeCursor(list.next) : null,

@@ -117,9 +117,11 @@ export function neighbourhoodPage(ctx: PageContext, data: NeighbourhoodPageData)
     ([kind, label]) => html`<li><a href="${kind ? `${base}?kind=${kind}` : base}"${kind === data.kind ? html` aria-current="page"` : null}>${label}</a></li>`,
   )}</ul></nav>
   ${data.role ? html`<p><a class="button" href="${base}/threads/new${data.kind ? `?kind=${data.kind}` : ''}">Start a thread</a></p>` : null}
-  ${data.threads.length
-    ? null
-    : html`<p>Nothing here yet.${data.role ? ' Be the first to post.' : ''}</p>`}
+  ${n.visibility === 'members' && !data.role
+    ? html`<p class="members-only">Only members read ${n.name}’s threads. Ask to join and a moderator will decide.</p>`
+    : data.threads.length
+      ? null
+      : html`<p>Nothing here yet.${data.role ? ' Be the first to post.' : ''}</p>`}
   <ol class="thread-list" data-stream="neighbourhood:${n.handle}"${data.kind ? html` data-kind="${data.kind}"` : null}>${data.threads.map((t) => threadSummary(ctx, t))}</ol>
   ${more ? html`<p><a href="${more}" rel="next">Older threads</a></p>` : null}
 </section>
@@ -130,7 +132,7 @@ export function neighbourhoodPage(ctx: PageContext, data: NeighbourhoodPageData)
   <section aria-labelledby="locality-heading"><h2 id="locality-heading">Where</h2><p>${n.place_name}</p>${point}</section>
   <section aria-labelledby="moderators-heading"><h2 id="moderators-heading">Moderators</h2><ul>${data.moderators.map(
     (m) => html`<li><a href="/members/${m.username}">${m.display_name || m.username}</a></li>`,
-  )}</ul></section>
+  )}</ul><p><a href="/neighbourhoods/${n.handle}/moderation">Moderation log</a></p></section>
 </aside>
 </div>`, { feeds });
 }

@@ -4,6 +4,7 @@ import type { ThreadKind } from '../database.ts';
 import { notFound } from '../errors.ts';
 import { requireViewer } from '../http.ts';
 import { renderMarkdown } from '../markdown.ts';
+import * as moderation from '../moderation/domain.ts';
 import * as neighbourhoods from '../neighbourhoods/domain.ts';
 import * as threads from '../threads/domain.ts';
 import { fromLocalInput, isTimeZone } from './format.ts';
@@ -59,13 +60,14 @@ const threadPages: FastifyPluginAsync = async (app) => {
   const neighbourhoodOf = (thread: threads.Thread) => ({ handle: thread.neighbourhood_handle, name: thread.neighbourhood_name });
 
   async function showThread(request: FastifyRequest, reply: FastifyReply, id: number) {
-    const { thread, replies } = await threads.threadWithReplies(app.db, id);
+    const { thread, replies } = await threads.threadWithReplies(app.db, request.viewer, id);
     const neighbourhood = await neighbourhoods.neighbourhoodById(app.db, thread.neighbourhood_id);
-    const [role, likes] = await Promise.all([
+    const [role, likes, canModerate] = await Promise.all([
       neighbourhoods.roleIn(app.db, neighbourhood, request.viewer),
       threads.likesInThread(app.db, request.viewer, id),
+      moderation.canModerate(app.db, neighbourhood, request.viewer),
     ]);
-    return send(reply, threadPage(context(request, reply), { thread, replies, likes, isMember: !!role }));
+    return send(reply, threadPage(context(request, reply), { thread, replies, likes, isMember: !!role, canModerate }));
   }
 
   app.get<Id>('/threads/:id', { schema: { params: idParams } }, async (request, reply) => showThread(request, reply, request.params.id));

@@ -54,6 +54,16 @@ export interface ThreadPageData {
   replies: ReplyInTree[];
   likes: { thread: boolean; replies: Set<number> };
   isMember: boolean;
+  canModerate?: boolean;
+}
+
+/** A moderator's buttons for a thread: remove, lock or unlock, pin or unpin. */
+function moderatorActions(ctx: PageContext, t: Thread): Fragment {
+  return html`<div class="actions moderation" aria-label="Moderation">
+    ${buttonForm(ctx, `/threads/${t.id}/remove`, 'Remove thread', {}, html` class="link danger" data-confirm="Remove this thread?"`)}
+    ${buttonForm(ctx, `/threads/${t.id}/${t.locked_at ? 'unlock' : 'lock'}`, t.locked_at ? 'Unlock' : 'Lock', {}, html` class="secondary"`)}
+    ${buttonForm(ctx, `/threads/${t.id}/${t.pinned_at ? 'unpin' : 'pin'}`, t.pinned_at ? 'Unpin' : 'Pin', {}, html` class="secondary"`)}
+  </div>`;
 }
 
 /** What one reply's controls depend on besides the reply itself. */
@@ -61,6 +71,8 @@ export interface ReplyView {
   threadId: number;
   liked: boolean;
   isMember: boolean;
+  canModerate?: boolean;
+  locked?: boolean;
 }
 
 /** One reply as a list item, without its answers: the thread page nests them; live updates insert it alone. */
@@ -73,7 +85,9 @@ export function replyItem(ctx: PageContext, r: Reply, view: ReplyView, answers: 
   <div class="actions">
     ${likeButton(ctx, `/replies/${r.id}/like`, r.like_count, view.liked)}
     ${mine ? html`<a href="/replies/${r.id}/edit">Edit</a> ${buttonForm(ctx, `/replies/${r.id}/delete`, 'Delete', {}, html` class="link danger" data-confirm="Delete this reply?"`)}` : null}
-    ${view.isMember ? html`<details class="answer"><summary>Reply</summary>${replyForm(ctx, view.threadId, r.id)}</details>` : null}
+    ${ctx.viewer && !mine ? html`<a href="/replies/${r.id}/report" class="report">Report</a>` : null}
+    ${view.canModerate ? buttonForm(ctx, `/replies/${r.id}/remove`, 'Remove', {}, html` class="link danger" data-confirm="Remove this reply?"`) : null}
+    ${view.isMember && !view.locked ? html`<details class="answer"><summary>Reply</summary>${replyForm(ctx, view.threadId, r.id)}</details>` : null}
   </div>`}
 </article>
 ${answers}
@@ -85,7 +99,7 @@ function replyTree(ctx: PageContext, data: ThreadPageData, byParent: Map<number 
   if (!children) return null;
   const t = data.thread;
   return html`<ol class="replies"${parentId === null ? html` data-stream="thread:${t.id}" data-neighbourhood="${t.neighbourhood_handle}"` : html` data-parent="${parentId}"`}>${children.map(
-    (r) => replyItem(ctx, r, { threadId: t.id, liked: data.likes.replies.has(r.id), isMember: data.isMember }, replyTree(ctx, data, byParent, r.id)),
+    (r) => replyItem(ctx, r, { threadId: t.id, liked: data.likes.replies.has(r.id), isMember: data.isMember, canModerate: data.canModerate, locked: !!t.locked_at }, replyTree(ctx, data, byParent, r.id)),
   )}</ol>`;
 }
 
@@ -97,20 +111,24 @@ export function threadPage(ctx: PageContext, data: ThreadPageData) {
   return page(ctx, t.title, html`
 <nav aria-label="Breadcrumb" class="crumbs"><a href="/neighbourhoods/${t.neighbourhood_handle}">${t.neighbourhood_name}</a> › ${kindNames[t.kind].many}</nav>
 <article class="thread kind-${t.kind}" aria-labelledby="thread-title">
-  <p class="kind">${kindNames[t.kind].one}</p>
+  <p class="kind">${kindNames[t.kind].one}${t.pinned_at ? html` · <span class="pinned">Pinned</span>` : null}${t.locked_at ? html` · <span class="locked">Locked</span>` : null}</p>
   <h1 id="thread-title">${t.title}</h1>
   ${byline(ctx, t.author_username, t.author_display_name, t.created_at, t.edited_at)}
   ${kindDetails(ctx, t)}
   <div class="body">${trusted(t.body_html)}</div>
   <div class="actions">
     ${likeButton(ctx, `/threads/${t.id}/like`, t.like_count, data.likes.thread)}
+    ${ctx.viewer && !mine ? html`<a href="/threads/${t.id}/report" class="report">Report</a>` : null}
     ${mine ? html`<a href="/threads/${t.id}/edit">Edit</a> ${buttonForm(ctx, `/threads/${t.id}/delete`, 'Delete thread', {}, html` class="link danger" data-confirm="Delete this thread and hide its replies?"`)}` : null}
   </div>
+  ${data.canModerate ? moderatorActions(ctx, t) : null}
 </article>
 <section aria-labelledby="replies-heading" class="conversation">
   <h2 id="replies-heading">${replyCount}</h2>
   ${replyTree(ctx, data, byParent, null) ?? html`<ol class="replies" data-stream="thread:${t.id}" data-neighbourhood="${t.neighbourhood_handle}"></ol>`}
-  ${data.isMember
+  ${t.locked_at
+    ? html`<p class="locked">This thread is locked: it takes no new replies.</p>`
+    : data.isMember
     ? replyForm(ctx, t.id, null)
     : ctx.viewer
       ? html`<p>Join <a href="/neighbourhoods/${t.neighbourhood_handle}">${t.neighbourhood_name}</a> to reply.</p>`

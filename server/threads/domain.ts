@@ -138,17 +138,28 @@ export async function threadById(db: Database, id: number): Promise<Thread> {
   return thread;
 }
 
+/** A thread for someone to read: a members-only neighbourhood's threads are not found by anyone else. */
+export async function readableThread(db: Database, viewer: Viewer | null, id: number): Promise<Thread> {
+  const thread = await threadById(db, id);
+  await neighbourhoods.requireReader(db, { id: thread.neighbourhood_id, visibility: thread.neighbourhood_visibility }, viewer, 'That thread');
+  return thread;
+}
+
 export async function listThreads(
   db: Database,
+  viewer: Viewer | null,
   handle: string,
   filter: { kind?: ThreadKind; limit: number; after?: Cursor },
 ) {
   const neighbourhood = await neighbourhoods.neighbourhoodByHandle(db, handle);
+  await neighbourhoods.requireReader(db, neighbourhood, viewer, 'That neighbourhood’s threads');
   if (filter.after && typeof filter.after.sort !== 'string') throw badRequest('That cursor belongs to a different listing.', 'invalid_cursor');
   const after = filter.after && { at: new Date(filter.after.sort), id: filter.after.id };
   const rows = await q.listThreads(db, { neighbourhoodId: neighbourhood.id, kind: filter.kind, limit: filter.limit, after });
   const last = rows.length === filter.limit ? rows[rows.length - 1] : undefined;
-  return { rows, next: last && { sort: last.last_activity_at.toISOString(), id: last.id } };
+  // Pinned threads head the first page; the cursor pages through the rest by activity.
+  const pinned = after ? [] : await q.listThreads(db, { neighbourhoodId: neighbourhood.id, kind: filter.kind, limit: 50, pinned: true });
+  return { rows: [...pinned, ...rows], next: last && { sort: last.last_activity_at.toISOString(), id: last.id } };
 }
 
 function requireAuthor(authorId: number | null, viewer: Viewer, what: string): void {
@@ -175,8 +186,8 @@ export async function deleteThread(db: Database, viewer: Viewer, id: number): Pr
   await q.markThreadDeleted(db, id);
 }
 
-export async function threadWithReplies(db: Database, id: number) {
-  const thread = await threadById(db, id);
+export async function threadWithReplies(db: Database, viewer: Viewer | null, id: number) {
+  const thread = await readableThread(db, viewer, id);
   return { thread, replies: inTreeOrder(await q.repliesOf(db, id)) };
 }
 
@@ -209,6 +220,7 @@ export async function reply(db: Database, viewer: Viewer, threadId: number, inpu
   const thread = await threadById(db, threadId);
   const neighbourhood = await neighbourhoods.neighbourhoodById(db, thread.neighbourhood_id);
   await requirePoster(db, neighbourhood, viewer, input.remote);
+  if (thread.locked_at) throw forbidden('This thread is locked: it takes no new replies.', 'thread_locked');
   if (input.parentId !== undefined) {
     const parent = await q.findReply(db, input.parentId);
     if (!parent || parent.thread_id !== threadId) throw badRequest('That reply is not part of this thread.', 'invalid_parent');
@@ -244,11 +256,12 @@ export async function deleteReply(db: Database, viewer: Viewer, id: number): Pro
 
 export async function like(db: Database, viewer: Viewer, target: { threadId: number } | { replyId: number }, liked: boolean) {
   if ('threadId' in target) {
-    await threadById(db, target.threadId);
+    await readableThread(db, viewer, target.threadId);
     return q.setLike(db, viewer.id, { thread_id: target.threadId }, liked);
   }
   const existing = await replyById(db, target.replyId);
   if (existing.deleted_at) throw notFound('That reply');
+  await readableThread(db, viewer, existing.thread_id);
   return q.setLike(db, viewer.id, { reply_id: target.replyId }, liked);
 }
 
@@ -257,8 +270,9 @@ export async function likesInThread(db: Database, viewer: Viewer | null, threadI
   return { thread: rows.some((r) => r.thread_id !== null), replies: new Set(rows.flatMap((r) => (r.reply_id === null ? [] : [r.reply_id]))) };
 }
 
-export const threadsByAuthor = q.threadsByAuthor;
-
+/** A member's latest threads, leaving out those in members-only neighbourhoods the viewer is not in. */
+export const threadsByAuthor = (db: Database, authorId: number, limit: number, viewer: Viewer | null) =>
+  q.threadsByAuthor(db, authorId, limit, viewer?.id ?? null);
 /** A thread or reply by its ActivityPub id (ours or another server's), or null. */
 export async function postByApId(db: Database, apId: string): Promise<{ thread: Thread } | { reply: Reply } | null> {
   const threadId = await q.threadIdByApId(db, apId);

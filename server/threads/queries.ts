@@ -1,6 +1,7 @@
 // Every SQL statement about threads, replies and likes.
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { Database, RepliesTable, ThreadKind, ThreadsTable } from '../database.ts';
+import { type Reader, readableNeighbourhoods } from '../feeds/visibility.ts';
 
 export type ThreadRow = Selectable<ThreadsTable>;
 export type ReplyRow = Selectable<RepliesTable>;
@@ -15,6 +16,7 @@ function threadsWithAuthors(db: Database) {
       'neighbourhoods.handle as neighbourhood_handle',
       'neighbourhoods.name as neighbourhood_name',
       'neighbourhoods.ap_id as neighbourhood_ap_id',
+      'neighbourhoods.visibility as neighbourhood_visibility',
       'members.username as author_username',
       'members.display_name as author_display_name',
       'members.ap_id as author_ap_id',
@@ -27,14 +29,17 @@ export function findThread(db: Database, id: number) {
   return threadsWithAuthors(db).where('threads.id', '=', id).where('threads.deleted_at', 'is', null).executeTakeFirst();
 }
 
+/** One page of a neighbourhood's threads that are not pinned, or (`pinned`) all its pinned ones. */
 export function listThreads(
   db: Database,
-  filter: { neighbourhoodId: number; kind?: ThreadKind; limit: number; after?: { at: Date; id: number } },
+  filter: { neighbourhoodId: number; kind?: ThreadKind; limit: number; after?: { at: Date; id: number }; pinned?: boolean },
 ) {
   const { after } = filter;
   return threadsWithAuthors(db)
     .where('threads.neighbourhood_id', '=', filter.neighbourhoodId)
     .where('threads.deleted_at', 'is', null)
+    .where('threads.pinned_at', filter.pinned ? 'is not' : 'is', null)
+    .$if(!!filter.pinned, (qb) => qb.orderBy('threads.pinned_at', 'desc'))
     .$if(!!filter.kind, (qb) => qb.where('threads.kind', '=', filter.kind!))
     .$if(!!after, (qb) =>
       qb.where((eb) => eb(eb.refTuple('threads.last_activity_at', 'threads.id'), '<', eb.tuple(after!.at, after!.id))),
@@ -153,9 +158,10 @@ export function likesInThread(db: Database, memberId: number, threadId: number) 
     .execute();
 }
 
-export function threadsByAuthor(db: Database, authorId: number, limit: number) {
+export function threadsByAuthor(db: Database, authorId: number, limit: number, reader: Reader) {
   return threadsWithAuthors(db)
     .where('threads.author_id', '=', authorId)
+    .where('threads.neighbourhood_id', 'in', readableNeighbourhoods(db, reader))
     .where('threads.deleted_at', 'is', null)
     .orderBy('threads.created_at', 'desc')
     .orderBy('threads.id', 'desc')

@@ -33,6 +33,8 @@ const threadSchema = {
     createdAt: dateTime,
     editedAt: nullable(dateTime),
     lastActivityAt: dateTime,
+    pinned: { type: 'boolean' },
+    locked: { type: 'boolean' },
   },
 } as const;
 
@@ -71,6 +73,8 @@ export function presentThread(t: threads.Thread) {
     createdAt: t.created_at,
     editedAt: t.edited_at,
     lastActivityAt: t.last_activity_at,
+    pinned: !!t.pinned_at,
+    locked: !!t.locked_at,
   };
 }
 
@@ -81,8 +85,9 @@ export function presentReply(r: threads.Reply & { depth?: number }) {
     parentId: r.parent_id,
     depth: r.depth ?? 0,
     author: r.deleted_at ? null : person(r.author_username, r.author_display_name),
-    body: r.body_source,
-    bodyHtml: r.body_html,
+    // A removed reply keeps its text for a restore, but shows none of it.
+    body: r.deleted_at ? '' : r.body_source,
+    bodyHtml: r.deleted_at ? '' : r.body_html,
     deleted: !!r.deleted_at,
     likeCount: r.like_count,
     createdAt: r.created_at,
@@ -187,7 +192,7 @@ const threadRoutes: FastifyPluginAsync = async (app) => {
     },
     async (request) => {
       const { kind, limit, cursor } = request.query;
-      const { rows, next } = await threads.listThreads(app.db, request.params.handle, { kind, limit, after: decodeCursor(cursor) });
+      const { rows, next } = await threads.listThreads(app.db, request.viewer, request.params.handle, { kind, limit, after: decodeCursor(cursor) });
       return { threads: rows.map(presentThread), next: next ? encodeCursor(next) : null };
     },
   );
@@ -202,7 +207,7 @@ const threadRoutes: FastifyPluginAsync = async (app) => {
       },
     },
   }, async (request) => {
-    const { thread, replies } = await threads.threadWithReplies(app.db, request.params.id);
+    const { thread, replies } = await threads.threadWithReplies(app.db, request.viewer, request.params.id);
     return { thread: presentThread(thread), replies: replies.map(presentReply) };
   });
 
