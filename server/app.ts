@@ -73,11 +73,6 @@ export async function buildApp({ config, db, logger }: AppOptions): Promise<Fast
   const health = new DatabaseHealth(db, { onChange: (up) => app.log[up ? 'info' : 'warn'](up ? 'the database is back' : 'the database is unreachable') });
   app.decorate('databaseHealth', health);
   app.addHook('onClose', () => health.close());
-  // While the database is away every request that could need it is refused at once, so none piles up.
-  app.addHook('onRequest', async (request) => {
-    if (health.down && request.url !== '/healthz' && request.url !== '/readyz') throw unavailable('database_unavailable');
-  });
-  app.addHook('onError', async (_request, _reply, error) => void health.note(error));
   app.addHook('preValidation', async (request) => {
     if (containsNul(request.params) || containsNul(request.query) || containsNul(request.body)) {
       throw badRequest('Text may not contain NUL characters.', 'invalid_text');
@@ -85,6 +80,12 @@ export async function buildApp({ config, db, logger }: AppOptions): Promise<Fast
   });
 
   await app.register(cookie);
+  // While the database is away every request that could need it is refused at once, so none piles up.
+  // (After the cookie parser, which error pages read; before anything that reads the database.)
+  app.addHook('onRequest', async (request) => {
+    if (health.down && request.url !== '/healthz' && request.url !== '/readyz') throw unavailable('database_unavailable');
+  });
+  app.addHook('onError', async (_request, _reply, error) => void health.note(error));
   await app.register(swagger, {
     openapi: {
       info: { title: `${config.instanceName} API`, version },

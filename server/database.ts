@@ -302,8 +302,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   if (options.databaseUrl) {
     const connection = { connectionString: options.databaseUrl, connectionTimeoutMillis: options.databaseTimeoutMs ?? 5000, keepAlive: true };
     const pool = new pg.Pool({ ...connection, max: options.poolSize ?? 10 });
-    // An idle client that loses its connection must not crash the process; the next query reports it.
+    // A client that loses its connection, idle or checked out, must not crash the process: pg reports the
+    // loss to the query in flight (or the next one) and also emits 'error', which the pool only catches
+    // for idle clients.
     pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
     const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
     notificationSources.set(db, connection);
     return db;
