@@ -4,6 +4,8 @@
 import { Readable } from 'node:stream';
 import type { Federation } from '@fedify/fedify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isDatabaseUnavailable } from '../server/availability.ts';
+import { maxNesting, nestsDeeperThan } from './nesting.ts';
 import { checkSignatureCoverage } from './verification.ts';
 
 const wantsActivityStreams = (accept: string | undefined) => !!accept && /application\/(activity\+json|ld\+json)/i.test(accept);
@@ -80,6 +82,10 @@ export function federationHook<T>(federation: Federation<T>, options: { origin: 
         request.log.info({ path }, 'activity refused: body too large');
         return reply.status(413).send({ error: 'body_too_large', message: `An activity may be at most ${options.bodyLimit} bytes.` });
       }
+      if (nestsDeeperThan(body)) {
+        request.log.info({ path }, 'activity refused: nested too deeply');
+        return reply.status(400).send({ error: 'invalid_activity', message: `An activity may nest at most ${maxNesting} levels deep.` });
+      }
       const problem = checkSignatureCoverage(request.headers);
       if (problem) {
         request.log.info({ path, reason: problem }, 'activity refused: signature covers too little');
@@ -91,11 +97,20 @@ export function federationHook<T>(federation: Federation<T>, options: { origin: 
       fellThrough = true;
       return new Response(null, { status: 404 });
     };
-    const response = await federation.fetch(toWebRequest(request, options.origin, body), {
-      contextData: options.contextData(),
-      onNotFound: passOn,
-      onNotAcceptable: passOn,
-    });
+    let response: Response;
+    try {
+      response = await federation.fetch(toWebRequest(request, options.origin, body), {
+        contextData: options.contextData(),
+        onNotFound: passOn,
+        onNotAcceptable: passOn,
+      });
+    } catch (error) {
+      // Fedify's vocabulary throws on values of the wrong type (a number where a date belongs); that is
+      // the sender's mistake. The database being away is ours, and is answered 503 by the error handler.
+      if (body === null || isDatabaseUnavailable(error)) throw error;
+      request.log.warn({ path, err: error }, 'activity refused: it could not be read');
+      return reply.status(400).send({ error: 'invalid_activity', message: 'The activity could not be read as ActivityStreams.' });
+    }
     // A POST body is already read, so Fedify's answer stands; a GET goes on to the Fastify routes.
     if (fellThrough && request.method !== 'POST') return;
     return send(reply, response);
