@@ -6,6 +6,7 @@ import type { Federation } from '@fedify/fedify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isDatabaseUnavailable } from '../server/availability.ts';
 import { maxNesting, nestsDeeperThan } from './nesting.ts';
+import type { InboxGate } from './shedding.ts';
 import { checkSignatureCoverage } from './verification.ts';
 
 const wantsActivityStreams = (accept: string | undefined) => !!accept && /application\/(activity\+json|ld\+json)/i.test(accept);
@@ -69,10 +70,8 @@ async function send(reply: FastifyReply, response: Response): Promise<FastifyRep
   return reply.send(Buffer.from(await response.arrayBuffer()));
 }
 
-export function federationHook<T>(federation: Federation<T>, options: { origin: URL; bodyLimit: number; contextData: () => T }) {
-  return async function handOverToFederation(request: FastifyRequest, reply: FastifyReply) {
-    const path = request.url.split('?')[0]!;
-    if (!concernsFederation(request, path)) return;
+export function federationHook<T>(federation: Federation<T>, options: { origin: URL; bodyLimit: number; contextData: () => T; gate: InboxGate }) {
+  const handOver = async (request: FastifyRequest, reply: FastifyReply, path: string) => {
     let body: Buffer | null = null;
     if (request.method === 'POST') {
       try {
@@ -114,5 +113,21 @@ export function federationHook<T>(federation: Federation<T>, options: { origin: 
     // A POST body is already read, so Fedify's answer stands; a GET goes on to the Fastify routes.
     if (fellThrough && request.method !== 'POST') return;
     return send(reply, response);
+  };
+
+  return async function handOverToFederation(request: FastifyRequest, reply: FastifyReply) {
+    const path = request.url.split('?')[0]!;
+    if (!concernsFederation(request, path)) return;
+    if (request.method !== 'POST') return handOver(request, reply, path);
+    const refusal = await options.gate.enter();
+    if (refusal) {
+      request.log.info({ path, reason: refusal.reason }, 'activity refused: too busy');
+      return reply.status(503).header('retry-after', String(refusal.retryAfterSeconds)).send({ error: 'too_busy', message: refusal.reason });
+    }
+    try {
+      return await handOver(request, reply, path);
+    } finally {
+      options.gate.leave();
+    }
   };
 }

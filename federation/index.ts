@@ -14,6 +14,7 @@ import { type FederationData, registerActors } from './actors.ts';
 import { fetchLimits } from './delivery.ts';
 import { contextLoader, documentLoader } from './fetching.ts';
 import { inboxHandlers } from './inbox.ts';
+import { InboxGate } from './shedding.ts';
 import { FederationService } from './service.ts';
 import { instanceIdentifier } from './vocabulary.ts';
 
@@ -84,13 +85,14 @@ export function createInstanceFederation(db: Database, config: Config, log: Fast
 
 export default fp(async function federationPlugin(app: FastifyInstance) {
   const { db, config } = app;
-  const { federation, kv } = createInstanceFederation(db, config, app.log, app.databaseHealth);
+  const { federation, kv, queue } = createInstanceFederation(db, config, app.log, app.databaseHealth);
   const contextData = (): FederationData => ({ db, config, log: app.log });
   app.decorate('federation', new FederationService(federation, contextData));
 
   // A worker process serves no public routes; a web process leaves queued jobs to the workers.
   if (config.role !== 'worker') {
-    app.addHook('onRequest', federationHook(federation, { origin: config.publicUrl, bodyLimit: config.bodyLimit, contextData }));
+    const gate = new InboxGate(queue, { maxInFlight: config.inboxMaxInFlight, maxBacklog: config.inboxMaxBacklog });
+    app.addHook('onRequest', federationHook(federation, { origin: config.publicUrl, bodyLimit: config.bodyLimit, contextData, gate }));
     // host-meta points older clients at WebFinger (RFC 6415).
     app.get('/.well-known/host-meta', { schema: { hide: true } }, async (_request, reply) => {
       const template = `${config.publicUrl.origin}/.well-known/webfinger?resource={uri}`;

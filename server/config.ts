@@ -47,6 +47,10 @@ export interface Config {
   role: Role;
   /** Longest wait for a database connection before a request is answered 503, in milliseconds. */
   databaseTimeoutMs: number;
+  /** Inbox requests handled at once by one process; more are answered 503 with Retry-After. */
+  inboxMaxInFlight: number;
+  /** Queued jobs due to run past which the inboxes answer 503 with Retry-After. */
+  inboxMaxBacklog: number;
 }
 
 export class ConfigError extends Error {
@@ -81,6 +85,8 @@ const settings = {
   unreachableRetrySeconds: 'UNREACHABLE_RETRY_SECONDS',
   role: 'ROLE',
   databaseTimeoutMs: 'DATABASE_TIMEOUT_MS',
+  inboxMaxInFlight: 'INBOX_MAX_IN_FLIGHT',
+  inboxMaxBacklog: 'INBOX_MAX_BACKLOG',
 } as const satisfies Record<keyof Config, string>;
 
 type RawSettings = Partial<Record<keyof Config, string>>;
@@ -190,5 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     unreachableRetrySeconds: integer(settings.unreachableRetrySeconds, raw.unreachableRetrySeconds ?? '1800', 1, 7 * 86_400),
     role: oneOf(settings.role, raw.role ?? 'all', roles),
     databaseTimeoutMs: integer(settings.databaseTimeoutMs, raw.databaseTimeoutMs ?? '5000', 100, 120_000),
+    inboxMaxInFlight: integer(settings.inboxMaxInFlight, raw.inboxMaxInFlight ?? '32', 1, 10_000),
+    inboxMaxBacklog: integer(settings.inboxMaxBacklog, raw.inboxMaxBacklog ?? '10000', 1, 10_000_000),
   };
 }

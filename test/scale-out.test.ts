@@ -11,12 +11,15 @@ import { openStream } from './streams.ts';
 
 const AS = 'https://www.w3.org/ns/activitystreams';
 
-t.test('ROLE and DATABASE_TIMEOUT_MS settings', async (t) => {
+t.test('ROLE, DATABASE_TIMEOUT_MS and inbox limit settings', async (t) => {
   const defaults = loadConfig({}, '/nonexistent');
   t.same([defaults.role, defaults.databaseTimeoutMs], ['all', 5000]);
   t.same(loadConfig({ ROLE: 'worker', DATABASE_TIMEOUT_MS: '800' }, '/nonexistent').role, 'worker');
   t.throws(() => loadConfig({ ROLE: 'both' }, '/nonexistent'), /ROLE/);
   t.throws(() => loadConfig({ DATABASE_TIMEOUT_MS: '10' }, '/nonexistent'), /DATABASE_TIMEOUT_MS/);
+  t.same([defaults.inboxMaxInFlight, defaults.inboxMaxBacklog], [32, 10_000]);
+  t.throws(() => loadConfig({ INBOX_MAX_IN_FLIGHT: '0' }, '/nonexistent'), /INBOX_MAX_IN_FLIGHT/);
+  t.throws(() => loadConfig({ INBOX_MAX_BACKLOG: 'many' }, '/nonexistent'), /INBOX_MAX_BACKLOG/);
 });
 
 t.test('two web and two worker processes share one database', async (t) => {
