@@ -4,6 +4,9 @@
 import { Readable } from 'node:stream';
 import type { Federation } from '@fedify/fedify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isDatabaseUnavailable } from '../server/availability.ts';
+import { maxNesting, nestsDeeperThan } from './nesting.ts';
+import type { InboxGate } from './shedding.ts';
 import { checkSignatureCoverage } from './verification.ts';
 
 const wantsActivityStreams = (accept: string | undefined) => !!accept && /application\/(activity\+json|ld\+json)/i.test(accept);
@@ -88,12 +91,12 @@ export interface FederationHookOptions<T> {
   contextData: () => T;
   /** Whether activities from this host are refused outright (a blocked server). */
   refusesHost: (host: string) => Promise<boolean>;
+  /** Admits inbox requests while there is room, so a flood is answered 503 instead of queued without bound. */
+  gate: InboxGate;
 }
 
 export function federationHook<T>(federation: Federation<T>, options: FederationHookOptions<T>) {
-  return async function handOverToFederation(request: FastifyRequest, reply: FastifyReply) {
-    const path = request.url.split('?')[0]!;
-    if (!concernsFederation(request, path)) return;
+  const handOver = async (request: FastifyRequest, reply: FastifyReply, path: string) => {
     let body: Buffer | null = null;
     if (request.method === 'POST') {
       try {
@@ -102,6 +105,10 @@ export function federationHook<T>(federation: Federation<T>, options: Federation
         if (!(error instanceof BodyTooLarge)) throw error;
         request.log.info({ path }, 'activity refused: body too large');
         return reply.status(413).send({ error: 'body_too_large', message: `An activity may be at most ${options.bodyLimit} bytes.` });
+      }
+      if (nestsDeeperThan(body)) {
+        request.log.info({ path }, 'activity refused: nested too deeply');
+        return reply.status(400).send({ error: 'invalid_activity', message: `An activity may nest at most ${maxNesting} levels deep.` });
       }
       const problem = checkSignatureCoverage(request.headers);
       if (problem) {
@@ -120,13 +127,38 @@ export function federationHook<T>(federation: Federation<T>, options: Federation
       fellThrough = true;
       return new Response(null, { status: 404 });
     };
-    const response = await federation.fetch(toWebRequest(request, options.origin, body), {
-      contextData: options.contextData(),
-      onNotFound: passOn,
-      onNotAcceptable: passOn,
-    });
+    let response: Response;
+    try {
+      response = await federation.fetch(toWebRequest(request, options.origin, body), {
+        contextData: options.contextData(),
+        onNotFound: passOn,
+        onNotAcceptable: passOn,
+      });
+    } catch (error) {
+      // Fedify's vocabulary throws on values of the wrong type (a number where a date belongs); that is
+      // the sender's mistake. The database being away is ours, and is answered 503 by the error handler.
+      if (body === null || isDatabaseUnavailable(error)) throw error;
+      request.log.warn({ path, err: error }, 'activity refused: it could not be read');
+      return reply.status(400).send({ error: 'invalid_activity', message: 'The activity could not be read as ActivityStreams.' });
+    }
     // A POST body is already read, so Fedify's answer stands; a GET goes on to the Fastify routes.
     if (fellThrough && request.method !== 'POST') return;
     return send(reply, response);
+  };
+
+  return async function handOverToFederation(request: FastifyRequest, reply: FastifyReply) {
+    const path = request.url.split('?')[0]!;
+    if (!concernsFederation(request, path)) return;
+    if (request.method !== 'POST') return handOver(request, reply, path);
+    const refusal = await options.gate.enter();
+    if (refusal) {
+      request.log.info({ path, reason: refusal.reason }, 'activity refused: too busy');
+      return reply.status(503).header('retry-after', String(refusal.retryAfterSeconds)).send({ error: 'too_busy', message: refusal.reason });
+    }
+    try {
+      return await handOver(request, reply, path);
+    } finally {
+      options.gate.leave();
+    }
   };
 }

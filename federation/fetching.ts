@@ -10,6 +10,7 @@ import {
   preloadedContexts,
   validatePublicUrl,
 } from '@fedify/vocab-runtime';
+import { maxNesting, nestsDeeperThan } from './nesting.ts';
 
 export interface FetchLimits {
   allowPrivateAddresses: boolean;
@@ -68,6 +69,7 @@ export async function limitedFetch(
       continue;
     }
     const body = await readBounded(response, current, limits.maxBytes);
+    if (nestsDeeperThan(body)) throw new FetchRefused(current, `The document nests deeper than ${maxNesting} levels.`);
     return { response: new Response(response.status === 204 ? null : body, { status: response.status, headers: response.headers }), url: current };
   }
 }

@@ -4,6 +4,7 @@ import { createExponentialBackoffPolicy, createFederation, type Federation } fro
 import type { UnverifiedActivityReason } from '@fedify/fedify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import type { DatabaseHealth } from '../server/availability.ts';
 import type { Config } from '../server/config.ts';
 import type { Database } from '../server/database.ts';
 import { isBlockedHost } from '../server/domain-blocks/domain.ts';
@@ -15,6 +16,7 @@ import { fetchLimits } from './delivery.ts';
 import { contextLoader, documentLoader } from './fetching.ts';
 import { announceChange, groupHandlers, registerPosts } from './groups.ts';
 import { inboxHandlers } from './inbox.ts';
+import { InboxGate } from './shedding.ts';
 import { FederationService } from './service.ts';
 import { instanceIdentifier } from './vocabulary.ts';
 
@@ -33,7 +35,7 @@ function describe(reason: UnverifiedActivityReason): string {
 /** Delivery gives up on every client error except 429 (too many requests), which is retried later. */
 const permanentFailures = Array.from({ length: 100 }, (_, i) => 400 + i).filter((status) => status !== 429);
 
-export function createInstanceFederation(db: Database, config: Config, log: FastifyBaseLogger): { federation: Federation<FederationData>; queue: DatabaseJobQueue; kv: DatabaseKvStore } {
+export function createInstanceFederation(db: Database, config: Config, log: FastifyBaseLogger, health?: DatabaseHealth): { federation: Federation<FederationData>; queue: DatabaseJobQueue; kv: DatabaseKvStore } {
   const kv = new DatabaseKvStore(db);
   const queue = new DatabaseJobQueue(db, {
     leaseMs: config.queueLeaseSeconds * 1000,
@@ -41,6 +43,7 @@ export function createInstanceFederation(db: Database, config: Config, log: Fast
     workers: 4,
     // Node's fetch gives up on a silent server after five minutes; past that the job is let go.
     longestJobMs: 6 * 60_000,
+    ...(health && { health }),
   });
   const limits = fetchLimits({ db, config, log });
   const federation = createFederation<FederationData>({
@@ -85,24 +88,32 @@ export function createInstanceFederation(db: Database, config: Config, log: Fast
 
 export default fp(async function federationPlugin(app: FastifyInstance) {
   const { db, config } = app;
-  const { federation, kv } = createInstanceFederation(db, config, app.log);
+  const { federation, kv, queue } = createInstanceFederation(db, config, app.log, app.databaseHealth);
   const contextData = (): FederationData => ({ db, config, log: app.log });
   app.decorate('federation', new FederationService(federation, contextData));
 
-  app.addHook('onRequest', federationHook(federation, {
-    origin: config.publicUrl, bodyLimit: config.bodyLimit, contextData, refusesHost: (host) => isBlockedHost(db, host, config.limitedFederation),
-  }));
-
-  // host-meta points older clients at WebFinger (RFC 6415).
-  app.get('/.well-known/host-meta', { schema: { hide: true } }, async (_request, reply) => {
-    const template = `${config.publicUrl.origin}/.well-known/webfinger?resource={uri}`;
-    return reply
-      .type('application/xrd+xml; charset=utf-8')
-      .send(`<?xml version="1.0" encoding="UTF-8"?>\n<XRD xmlns="http://docs.oasis-open.org/ns/xri/xrd-1.0">\n  <Link rel="lrdd" template="${template}"/>\n</XRD>\n`);
-  });
+  // A worker process serves no public routes; a web process leaves queued jobs to the workers.
+  if (config.role !== 'worker') {
+    const gate = new InboxGate(queue, { maxInFlight: config.inboxMaxInFlight, maxBacklog: config.inboxMaxBacklog });
+    app.addHook('onRequest', federationHook(federation, {
+      origin: config.publicUrl,
+      bodyLimit: config.bodyLimit,
+      contextData,
+      gate,
+      refusesHost: (host) => isBlockedHost(db, host, config.limitedFederation),
+    }));
+    // host-meta points older clients at WebFinger (RFC 6415).
+    app.get('/.well-known/host-meta', { schema: { hide: true } }, async (_request, reply) => {
+      const template = `${config.publicUrl.origin}/.well-known/webfinger?resource={uri}`;
+      return reply
+        .type('application/xrd+xml; charset=utf-8')
+        .send(`<?xml version="1.0" encoding="UTF-8"?>\n<XRD xmlns="http://docs.oasis-open.org/ns/xri/xrd-1.0">\n  <Link rel="lrdd" template="${template}"/>\n</XRD>\n`);
+    });
+  }
 
   // The group announces every change in it: the live bus hears every write path (pages, API, Mastodon
-  // API, federation), so there is one trigger for all of them.
+  // API, federation), so there is one trigger for all of them. Where several web processes hear the same
+  // change, each sends it under the same activity id, and receivers keep one.
   let stopAnnouncing = () => {};
   app.addHook('onReady', async () => {
     if (!app.hasDecorator('live')) return;
@@ -110,14 +121,15 @@ export default fp(async function federationPlugin(app: FastifyInstance) {
       announceChange(app.federation.context(), event).catch((error: unknown) => app.log.warn({ err: error, event: event.event }, 'could not announce a change'));
     });
   });
+  app.addHook('onClose', async () => stopAnnouncing());
 
+  if (config.role === 'web') return;
   const stop = new AbortController();
   const workers = federation.startQueue(contextData(), { signal: stop.signal });
   const sweeper = setInterval(() => void kv.removeExpired().catch(() => {}), 10 * 60_000);
   sweeper.unref();
   app.addHook('onClose', async () => {
     clearInterval(sweeper);
-    stopAnnouncing();
     stop.abort();
     // Jobs in hand finish (or time out); anything left runs again after a restart.
     await workers.catch(() => {});

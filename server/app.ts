@@ -4,14 +4,16 @@ import swagger from '@fastify/swagger';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
 import federation from '../federation/index.ts';
 import { remoteNeighbourhoods } from '../federation/groups.ts';
 import authentication from './accounts/authentication.ts';
 import accountRoutes from './accounts/routes.ts';
+import { DatabaseHealth } from './availability.ts';
 import type { Config } from './config.ts';
-import { type Database, isReachable } from './database.ts';
+import type { Database } from './database.ts';
 import domainBlockRoutes from './domain-blocks/routes.ts';
-import { badRequest, errorSchema, installErrorHandling } from './errors.ts';
+import { AppError, badRequest, errorSchema, installErrorHandling } from './errors.ts';
 import { containsNul } from './http.ts';
 import mastodonRoutes from './mastodon/routes.ts';
 import moderationRoutes from './moderation/routes.ts';
@@ -46,6 +48,15 @@ function validators() {
     (httpPart === 'body' ? strict : coercing).compile(schema) as (data: unknown) => boolean;
 }
 
+const unavailable = (code: string) =>
+  new AppError(503, code, 'The database is not reachable; try again shortly.', { 'retry-after': '5' });
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    databaseHealth: DatabaseHealth;
+  }
+}
+
 export async function buildApp({ config, db, logger }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger || undefined,
@@ -62,6 +73,9 @@ export async function buildApp({ config, db, logger }: AppOptions): Promise<Fast
   app.decorate('db', db);
   app.decorate('config', config);
   installErrorHandling(app);
+  const health = new DatabaseHealth(db, { onChange: (up) => app.log[up ? 'info' : 'warn'](up ? 'the database is back' : 'the database is unreachable') });
+  app.decorate('databaseHealth', health);
+  app.addHook('onClose', () => health.close());
   app.addHook('preValidation', async (request) => {
     if (containsNul(request.params) || containsNul(request.query) || containsNul(request.body)) {
       throw badRequest('Text may not contain NUL characters.', 'invalid_text');
@@ -69,6 +83,12 @@ export async function buildApp({ config, db, logger }: AppOptions): Promise<Fast
   });
 
   await app.register(cookie);
+  // While the database is away every request that could need it is refused at once, so none piles up.
+  // (After the cookie parser, which error pages read; before anything that reads the database.)
+  app.addHook('onRequest', async (request) => {
+    if (health.down && request.url !== '/healthz' && request.url !== '/readyz') throw unavailable('database_unavailable');
+  });
+  app.addHook('onError', async (_request, _reply, error) => void health.note(error));
   await app.register(swagger, {
     openapi: {
       info: { title: `${config.instanceName} API`, version },
@@ -83,11 +103,18 @@ export async function buildApp({ config, db, logger }: AppOptions): Promise<Fast
   app.get('/healthz', { schema: { hide: true, response: { 200: statusSchema } } }, async () => ({ status: 'ok' }));
   app.get('/readyz', {
     schema: { hide: true, response: { 200: statusSchema, 503: errorSchema } },
-  }, async (_request, reply) =>
-    (await isReachable(app.db))
-      ? { status: 'ready' }
-      : reply.status(503).header('retry-after', '5').send({ error: 'not_ready', message: 'The database is not reachable.' }),
-  );
+  }, async () => {
+    // While the database is known to be away, say so without waiting out another connection attempt.
+    if (health.down) throw unavailable('not_ready');
+    try {
+      await sql`select 1`.execute(app.db);
+    } catch (error) {
+      health.note(error);
+      throw unavailable('not_ready');
+    }
+    return { status: 'ready' };
+  });
+  if (config.role === 'worker') return app;
 
   await app.register(
     async (api) => {

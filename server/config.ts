@@ -5,6 +5,8 @@ import { resolve } from 'node:path';
 
 export type RegistrationMode = 'open' | 'approval' | 'closed';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+/** `web` serves HTTP without running queue jobs, `worker` runs queue jobs behind a health endpoint, `all` both. */
+export type Role = 'all' | 'web' | 'worker';
 
 export interface Config {
   /** Host (and port, if not default) that names this instance in handles: `@park-road@<domain>`. */
@@ -43,6 +45,14 @@ export interface Config {
   unreachableAfterFailures: number;
   /** How long deliveries to an unreachable server wait before one is tried again, in seconds. */
   unreachableRetrySeconds: number;
+  /** What this process does; run any number of each against one PostgreSQL database. */
+  role: Role;
+  /** Longest wait for a database connection before a request is answered 503, in milliseconds. */
+  databaseTimeoutMs: number;
+  /** Inbox requests handled at once by one process; more are answered 503 with Retry-After. */
+  inboxMaxInFlight: number;
+  /** Queued jobs due to run past which the inboxes answer 503 with Retry-After. */
+  inboxMaxBacklog: number;
 }
 
 export class ConfigError extends Error {
@@ -76,12 +86,17 @@ const settings = {
   queuePollMs: 'QUEUE_POLL_MS',
   unreachableAfterFailures: 'UNREACHABLE_AFTER_FAILURES',
   unreachableRetrySeconds: 'UNREACHABLE_RETRY_SECONDS',
+  role: 'ROLE',
+  databaseTimeoutMs: 'DATABASE_TIMEOUT_MS',
+  inboxMaxInFlight: 'INBOX_MAX_IN_FLIGHT',
+  inboxMaxBacklog: 'INBOX_MAX_BACKLOG',
 } as const satisfies Record<keyof Config, string>;
 
 type RawSettings = Partial<Record<keyof Config, string>>;
 
 const logLevels: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const registrationModes: readonly RegistrationMode[] = ['open', 'approval', 'closed'];
+const roles: readonly Role[] = ['all', 'web', 'worker'];
 
 function readFile(path: string): RawSettings {
   let parsed: unknown;
@@ -183,5 +198,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     queuePollMs: integer(settings.queuePollMs, raw.queuePollMs ?? '1000', 10, 60_000),
     unreachableAfterFailures: integer(settings.unreachableAfterFailures, raw.unreachableAfterFailures ?? '5', 1, 1000),
     unreachableRetrySeconds: integer(settings.unreachableRetrySeconds, raw.unreachableRetrySeconds ?? '1800', 1, 7 * 86_400),
+    role: oneOf(settings.role, raw.role ?? 'all', roles),
+    databaseTimeoutMs: integer(settings.databaseTimeoutMs, raw.databaseTimeoutMs ?? '5000', 100, 120_000),
+    inboxMaxInFlight: integer(settings.inboxMaxInFlight, raw.inboxMaxInFlight ?? '32', 1, 10_000),
+    inboxMaxBacklog: integer(settings.inboxMaxBacklog, raw.inboxMaxBacklog ?? '10000', 1, 10_000_000),
   };
 }

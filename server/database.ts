@@ -387,15 +387,21 @@ export interface DatabaseOptions {
   /** Where PGlite keeps its files; `memory://` keeps them in memory (tests). */
   dataDir: string;
   poolSize?: number;
+  /** Longest wait for a PostgreSQL connection, in milliseconds; past it the query fails instead of hanging. */
+  databaseTimeoutMs?: number;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if (options.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
-    // An idle client that loses its connection must not crash the process; the next query reports it.
+    const connection = { connectionString: options.databaseUrl, connectionTimeoutMillis: options.databaseTimeoutMs ?? 5000, keepAlive: true };
+    const pool = new pg.Pool({ ...connection, max: options.poolSize ?? 10 });
+    // A client that loses its connection, idle or checked out, must not crash the process: pg reports the
+    // loss to the query in flight (or the next one) and also emits 'error', which the pool only catches
+    // for idle clients.
     pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
     const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
-    notificationSources.set(db, options.databaseUrl);
+    notificationSources.set(db, connection);
     return db;
   }
   const dataPath = options.dataDir === 'memory://' ? 'memory://' : path.join(options.dataDir, 'pglite');
@@ -406,8 +412,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   return db;
 }
 
-/** Where each open database's NOTIFY messages can be heard: the embedded instance, or a PostgreSQL URL. */
-const notificationSources = new WeakMap<Database, PGlite | string>();
+/** Where each open database's NOTIFY messages can be heard: the embedded instance, or PostgreSQL connection settings. */
+const notificationSources = new WeakMap<Database, PGlite | pg.ClientConfig>();
 
 /**
  * Calls `onMessage` with every NOTIFY payload sent on `channel` by any connection to this database.
@@ -424,13 +430,13 @@ export async function listen(
   const source = notificationSources.get(db);
   if (!source) throw new Error('listen() needs a database opened by openDatabase()');
   // PGlite runs LISTEN itself, outside the one-connection pool: call this at start-up, before any transaction.
-  if (typeof source !== 'string') return source.listen(channel, onMessage);
+  if (source instanceof PGlite) return source.listen(channel, onMessage);
 
   let stopped = false;
   let client: pg.Client | undefined;
   let retry: NodeJS.Timeout | undefined;
   const connect = async () => {
-    const next = new pg.Client({ connectionString: source });
+    const next = new pg.Client(source);
     next.on('notification', (message) => {
       if (message.channel === channel && message.payload !== undefined) onMessage(message.payload);
     });

@@ -1,5 +1,6 @@
 // One error shape for the whole API: `{ "error": <code>, "message": <human text> }`.
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { isDatabaseUnavailable } from './availability.ts';
 
 export class AppError extends Error {
   readonly status: number;
@@ -45,6 +46,8 @@ export function describeError(error: FastifyError | AppError): { status: number;
     const [status, code] = fastifyClientErrors[error.code]!;
     return { status, code, message: error.message };
   }
+  // The database going away is our trouble, but a passing one: the client may try again shortly.
+  if (isDatabaseUnavailable(error)) return { status: 503, code: 'database_unavailable', message: 'The database is not reachable; try again shortly.' };
   if (error.statusCode === 429) return { status: 429, code: 'rate_limited', message: error.message };
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
     return { status: error.statusCode, code: 'invalid_request', message: error.message };
@@ -65,7 +68,9 @@ export function handleErrors(
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
     const described = describeError(error);
     if (error instanceof AppError) reply.headers(error.headers);
-    if (described.status >= 500) request.log.error({ err: error }, 'request failed');
+    else if (described.status === 503) reply.header('retry-after', '5');
+    if (described.status === 503) request.log.warn({ reason: error.message }, 'request refused: unavailable');
+    else if (described.status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.info({ status: described.status, code: described.code, reason: error.message }, 'request refused');
     const { status, body } = shape(described);
     return reply.status(status).type('application/json').send(body);

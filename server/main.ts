@@ -1,5 +1,6 @@
 // Starts a Square Mile instance: configuration, database and migrations, then the HTTP server.
 import pino from 'pino';
+import { boundOutgoingFetches } from '../federation/outbound-timeout.ts';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { migrate, openDatabase } from './database.ts';
@@ -14,6 +15,7 @@ try {
 }
 
 const logger = pino({ level: config.logLevel });
+boundOutgoingFetches(config.fetchTimeoutMs);
 const db = await openDatabase(config);
 try {
   const applied = await migrate(db);

@@ -5,6 +5,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyPluginAsync } from 'fastify';
 import { sessionCookie } from '../accounts/authentication.ts';
 import { viewerFromToken } from '../accounts/domain.ts';
+import { isDatabaseUnavailable } from '../availability.ts';
 import { AppError } from '../errors.ts';
 import accountPages from './account-pages.ts';
 import { checkCsrf } from './csrf.ts';
@@ -73,6 +74,10 @@ const pages: FastifyPluginAsync = async (app) => {
       status = error.status;
       message = error.message;
       reply.headers(error.headers);
+    } else if (isDatabaseUnavailable(error)) {
+      status = 503;
+      message = 'The database is not reachable; try again shortly.';
+      reply.header('retry-after', '5');
     } else if ('validation' in error && error.validation) {
       status = 400;
       message = 'Some of what was sent is not in a shape this page accepts.';
@@ -80,7 +85,8 @@ const pages: FastifyPluginAsync = async (app) => {
       status = error.statusCode;
       message = error.statusCode === 413 ? 'That is more text than this form accepts.' : 'This request could not be read.';
     }
-    if (status >= 500) request.log.error({ err: error }, 'page failed');
+    if (status === 503) request.log.warn({ reason: error.message }, 'page refused: unavailable');
+    else if (status >= 500) request.log.error({ err: error }, 'page failed');
     else request.log.info({ status, reason: error.message }, 'page request refused');
     if (status === 401 && request.method === 'GET') return reply.redirect(`/login?next=${encodeURIComponent(request.url)}`, 303);
     return send(reply, errorPage(context(request, reply), status, message));

@@ -48,6 +48,8 @@ export interface JobQueueOptions {
   pollMs: number;
   /** Jobs one process runs at once, so one slow server does not hold up deliveries to the others. */
   workers: number;
+  /** Told of connection failures; while it says the database is down, workers wait instead of claiming. */
+  health?: { readonly down: boolean; note(error: unknown): boolean };
 }
 
 const shutdownGraceMs = 5000;
@@ -111,9 +113,10 @@ export class DatabaseJobQueue implements MessageQueue {
     while (!signal?.aborted) {
       let job: Awaited<ReturnType<typeof q.claimJob>>;
       try {
-        job = await q.claimJob(this.#db, this.#options.leaseMs);
-      } catch {
+        job = this.#options.health?.down ? undefined : await q.claimJob(this.#db, this.#options.leaseMs);
+      } catch (error) {
         // The database is away (restarting, or closing under us): try again after a pause.
+        this.#options.health?.note(error);
         job = undefined;
       }
       if (!job) {
