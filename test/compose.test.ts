@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 import { root } from './processes.ts';
 
 t.test('docker-compose.yml runs PostgreSQL and the server with health checks and a volume', async (t) => {
-  const compose = parse(readFileSync(`${root}/docker-compose.yml`, 'utf8'));
+  const compose = parse(readFileSync(`${root}/docker-compose.yml`, 'utf8'), { merge: true });
   const services = Object.values(compose.services) as Record<string, any>[];
   const database = services.find((s) => String(s.image).startsWith('postgres'))!;
   t.ok(database, 'a PostgreSQL service');
