@@ -4,7 +4,7 @@
 // the rows agree with the rows, so nothing half-written is visible.
 import t from 'tap';
 import { openDatabase } from '../server/database.ts';
-import { freshPostgresDatabase } from './helpers.ts';
+import { postgresForTest } from './helpers.ts';
 import { federationSettings, freePort } from './instances.ts';
 import { startServer } from './processes.ts';
 import { eventually, postSigned, RemoteServer } from './remote-server.ts';
@@ -12,15 +12,8 @@ import { eventually, postSigned, RemoteServer } from './remote-server.ts';
 const AS = 'https://www.w3.org/ns/activitystreams';
 
 t.test('SIGKILL during a burst of posts and deliveries', async (t) => {
-  let database: Awaited<ReturnType<typeof freshPostgresDatabase>>;
-  try {
-    database = await freshPostgresDatabase();
-  } catch (error) {
-    if (process.env.CI || process.env.TEST_DATABASE_URL) throw error;
-    t.comment(`skipped: PostgreSQL is not reachable (${(error as Error).message})`);
-    return;
-  }
-  t.teardown(() => database.drop());
+  const database = await postgresForTest(t);
+  if (!database) return;
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
   const env = { ...federationSettings, DATABASE_URL: database.url, PORT: String(port), PUBLIC_URL: publicUrl, QUEUE_LEASE_SECONDS: '2' };

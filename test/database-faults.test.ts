@@ -5,7 +5,7 @@
 // OUTAGE_SECONDS sets how long the outage lasts (default 5; the issue's scenario is 30).
 import { createServer, type Socket, connect } from 'node:net';
 import t from 'tap';
-import { freshPostgresDatabase, postgresAdminUrl } from './helpers.ts';
+import { postgresForTest, postgresAdminUrl } from './helpers.ts';
 import { federationSettings } from './instances.ts';
 import { startServer } from './processes.ts';
 import { eventually, postSigned, RemoteServer } from './remote-server.ts';
@@ -52,15 +52,8 @@ async function startProxy(t: Test, target: URL) {
 }
 
 t.test(`PostgreSQL unreachable for ${outageMs / 1000} s`, async (t) => {
-  let database: Awaited<ReturnType<typeof freshPostgresDatabase>>;
-  try {
-    database = await freshPostgresDatabase();
-  } catch (error) {
-    if (process.env.CI || process.env.TEST_DATABASE_URL) throw error;
-    t.comment(`skipped: PostgreSQL is not reachable (${(error as Error).message})`);
-    return;
-  }
-  t.teardown(() => database.drop());
+  const database = await postgresForTest(t);
+  if (!database) return;
   const proxy = await startProxy(t, new URL(postgresAdminUrl));
   const url = new URL(database.url);
   url.host = `127.0.0.1:${proxy.port}`;

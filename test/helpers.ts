@@ -173,3 +173,20 @@ export async function snapshot(db: Database): Promise<unknown> {
   for (const table of tables) result[table] = (await db.selectFrom(table).selectAll().execute()).map((row) => JSON.stringify(row)).sort();
   return result;
 }
+
+/**
+ * A fresh PostgreSQL database, dropped when `t` ends, for tests that start server processes against one.
+ * Outside CI, with no PostgreSQL reachable, it says so and gives null; in CI its absence fails the test.
+ */
+export async function postgresForTest(t: Test): Promise<{ url: string } | null> {
+  let database: Awaited<ReturnType<typeof freshPostgresDatabase>>;
+  try {
+    database = await freshPostgresDatabase();
+  } catch (error) {
+    if (process.env.CI || process.env.TEST_DATABASE_URL) throw error;
+    t.comment(`skipped: PostgreSQL is not reachable (${(error as Error).message})`);
+    return null;
+  }
+  t.teardown(() => database.drop());
+  return database;
+}

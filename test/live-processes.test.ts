@@ -1,19 +1,12 @@
 // Two server processes on one PostgreSQL database: a post accepted by one reaches streams held by the other.
 import t from 'tap';
-import { freshPostgresDatabase } from './helpers.ts';
+import { postgresForTest } from './helpers.ts';
 import { startServer } from './processes.ts';
 import { openStream } from './streams.ts';
 
 t.test('a post through process 1 reaches a websocket client on process 2', async (t) => {
-  let database: Awaited<ReturnType<typeof freshPostgresDatabase>>;
-  try {
-    database = await freshPostgresDatabase();
-  } catch (error) {
-    if (process.env.CI || process.env.TEST_DATABASE_URL) throw error;
-    t.comment(`skipped: PostgreSQL is not reachable (${(error as Error).message})`);
-    return;
-  }
-  t.teardown(() => database.drop());
+  const database = await postgresForTest(t);
+  if (!database) return;
   const env = { DATABASE_URL: database.url, PORT: '0', PUBLIC_URL: 'http://forum.test' };
   const first = await startServer(env);
   t.teardown(() => first.stop());

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { openDatabase } from '../server/database.ts';
-import { freshPostgresDatabase } from './helpers.ts';
+import { postgresForTest } from './helpers.ts';
 import { federationSettings } from './instances.ts';
 import { startServer } from './processes.ts';
 import { eventually, postSigned, RemoteServer } from './remote-server.ts';
@@ -16,15 +16,8 @@ const ceilingMb = 512;
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
 t.test('an inbox flood is shed with 503 and Retry-After, nothing accepted is lost', async (t) => {
-  let database: Awaited<ReturnType<typeof freshPostgresDatabase>>;
-  try {
-    database = await freshPostgresDatabase();
-  } catch (error) {
-    if (process.env.CI || process.env.TEST_DATABASE_URL) throw error;
-    t.comment(`skipped: PostgreSQL is not reachable (${(error as Error).message})`);
-    return;
-  }
-  t.teardown(() => database.drop());
+  const database = await postgresForTest(t);
+  if (!database) return;
   const publicUrl = 'http://forum.test';
   const env = { ...federationSettings, DATABASE_URL: database.url, PORT: '0', PUBLIC_URL: publicUrl, INBOX_MAX_IN_FLIGHT: '8', INBOX_MAX_BACKLOG: '60' };
   const web = await startServer({ ...env, ROLE: 'web' });

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import t from 'tap';
-import { freshPostgresDatabase } from './helpers.ts';
+import { postgresForTest } from './helpers.ts';
 import { federationSettings } from './instances.ts';
 import { startServer } from './processes.ts';
 import { eventually, postSigned, RemoteServer } from './remote-server.ts';
@@ -14,15 +14,8 @@ const AS = 'https://www.w3.org/ns/activitystreams';
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
 t.test('hostile inboxes do not hold up deliveries to others', async (t) => {
-  let database: Awaited<ReturnType<typeof freshPostgresDatabase>>;
-  try {
-    database = await freshPostgresDatabase();
-  } catch (error) {
-    if (process.env.CI || process.env.TEST_DATABASE_URL) throw error;
-    t.comment(`skipped: PostgreSQL is not reachable (${(error as Error).message})`);
-    return;
-  }
-  t.teardown(() => database.drop());
+  const database = await postgresForTest(t);
+  if (!database) return;
 
   // The hostile inboxes, one path each on one loopback server; `open` counts requests not yet ended by us.
   let open = 0;

@@ -3,7 +3,7 @@
 // process reach websocket clients on both; killing one web and one worker mid-burst loses nothing accepted.
 import t from 'tap';
 import { loadConfig } from '../server/config.ts';
-import { freshPostgresDatabase } from './helpers.ts';
+import { postgresForTest } from './helpers.ts';
 import { federationSettings } from './instances.ts';
 import { type ServerProcess, startServer } from './processes.ts';
 import { eventually, postSigned, RemoteServer } from './remote-server.ts';
@@ -23,15 +23,8 @@ t.test('ROLE, DATABASE_TIMEOUT_MS and inbox limit settings', async (t) => {
 });
 
 t.test('two web and two worker processes share one database', async (t) => {
-  let database: Awaited<ReturnType<typeof freshPostgresDatabase>>;
-  try {
-    database = await freshPostgresDatabase();
-  } catch (error) {
-    if (process.env.CI || process.env.TEST_DATABASE_URL) throw error;
-    t.comment(`skipped: PostgreSQL is not reachable (${(error as Error).message})`);
-    return;
-  }
-  t.teardown(() => database.drop());
+  const database = await postgresForTest(t);
+  if (!database) return;
   const publicUrl = 'http://forum.test';
   const env = { ...federationSettings, DATABASE_URL: database.url, PORT: '0', PUBLIC_URL: publicUrl, QUEUE_LEASE_SECONDS: '2' };
   const started: ServerProcess[] = [];
