@@ -6,7 +6,7 @@ import t from 'tap';
 import { openDatabase } from '../server/database.ts';
 import { postgresForTest } from './helpers.ts';
 import { federationSettings, freePort } from './instances.ts';
-import { startServer } from './processes.ts';
+import { callJson, startServer } from './processes.ts';
 import { eventually, postSigned, RemoteServer } from './remote-server.ts';
 
 const AS = 'https://www.w3.org/ns/activitystreams';
@@ -20,14 +20,7 @@ t.test('SIGKILL during a burst of posts and deliveries', async (t) => {
   let server = await startServer(env);
   t.teardown(() => server.stop('SIGKILL'));
 
-  const call = async (method: string, path: string, body?: unknown, token?: string) => {
-    const response = await fetch(`${server.url}${path}`, {
-      method,
-      headers: { ...(body !== undefined && { 'content-type': 'application/json' }), ...(token && { authorization: `Bearer ${token}` }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: response.status, body: (await response.json().catch(() => null)) as any };
-  };
+  const call = (method: string, path: string, body?: unknown, token?: string) => callJson(server.url, method, path, body, token);
   await call('POST', '/api/accounts', { username: 'sam', password: 'a long enough password' });
   const sam = (await call('POST', '/api/tokens', { username: 'sam', password: 'a long enough password' })).body.token as string;
   t.equal((await call('POST', '/api/neighbourhoods', { handle: 'park-road', name: 'Park Road', locality: { placeName: 'Walkley' } }, sam)).status, 201);

@@ -1,7 +1,7 @@
 // Two server processes on one PostgreSQL database: a post accepted by one reaches streams held by the other.
 import t from 'tap';
 import { postgresForTest } from './helpers.ts';
-import { startServer } from './processes.ts';
+import { callJson, startServer } from './processes.ts';
 import { openStream } from './streams.ts';
 
 t.test('a post through process 1 reaches a websocket client on process 2', async (t) => {
@@ -13,14 +13,7 @@ t.test('a post through process 1 reaches a websocket client on process 2', async
   const second = await startServer(env);
   t.teardown(() => second.stop());
 
-  const call = async (base: string, method: string, path: string, body?: unknown, token?: string) => {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: { ...(body !== undefined && { 'content-type': 'application/json' }), ...(token && { authorization: `Bearer ${token}` }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: response.status, body: (await response.json()) as any };
-  };
+  const call = callJson;
   const signUp = async (username: string) => {
     await call(first.url, 'POST', '/api/accounts', { username, password: 'a long enough password' });
     return (await call(first.url, 'POST', '/api/tokens', { username, password: 'a long enough password' })).body.token as string;

@@ -7,7 +7,7 @@ import t from 'tap';
 import { openDatabase } from '../server/database.ts';
 import { postgresForTest } from './helpers.ts';
 import { federationSettings } from './instances.ts';
-import { startServer } from './processes.ts';
+import { callJson, startServer } from './processes.ts';
 import { eventually, postSigned, RemoteServer } from './remote-server.ts';
 
 const AS = 'https://www.w3.org/ns/activitystreams';
@@ -22,14 +22,7 @@ t.test('an inbox flood is shed with 503 and Retry-After, nothing accepted is los
   const env = { ...federationSettings, DATABASE_URL: database.url, PORT: '0', PUBLIC_URL: publicUrl, INBOX_MAX_IN_FLIGHT: '8', INBOX_MAX_BACKLOG: '60' };
   const web = await startServer({ ...env, ROLE: 'web' });
   t.teardown(() => web.stop('SIGKILL'));
-  const call = async (method: string, path: string, body?: unknown, token?: string) => {
-    const response = await fetch(`${web.url}${path}`, {
-      method,
-      headers: { ...(body !== undefined && { 'content-type': 'application/json' }), ...(token && { authorization: `Bearer ${token}` }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: response.status, body: (await response.json().catch(() => null)) as any };
-  };
+  const call = (method: string, path: string, body?: unknown, token?: string) => callJson(web.url, method, path, body, token);
   await call('POST', '/api/accounts', { username: 'sam', password: 'a long enough password' });
   const sam = (await call('POST', '/api/tokens', { username: 'sam', password: 'a long enough password' })).body.token as string;
   await call('POST', '/api/neighbourhoods', { handle: 'park-road', name: 'Park Road', locality: { placeName: 'Walkley' } }, sam);

@@ -62,3 +62,13 @@ export function runCommand(script: string, args: string[], env: Record<string, s
     encoding: 'utf8',
   });
 }
+
+/** JSON over real HTTP to a server process, as an API client calls it; a body that is not JSON reads as null. */
+export async function callJson(base: string, method: string, path: string, body?: unknown, token?: string) {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: { ...(body !== undefined && { 'content-type': 'application/json' }), ...(token && { authorization: `Bearer ${token}` }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, headers: response.headers, body: (await response.json().catch(() => null)) as any };
+}

@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import t from 'tap';
 import { postgresForTest } from './helpers.ts';
 import { federationSettings } from './instances.ts';
-import { startServer } from './processes.ts';
+import { callJson, startServer } from './processes.ts';
 import { eventually, postSigned, RemoteServer } from './remote-server.ts';
 
 const AS = 'https://www.w3.org/ns/activitystreams';
@@ -59,14 +59,7 @@ t.test('hostile inboxes do not hold up deliveries to others', async (t) => {
   const publicUrl = 'http://forum.test';
   const server = await startServer({ ...federationSettings, DATABASE_URL: database.url, PORT: '0', PUBLIC_URL: publicUrl, FETCH_TIMEOUT_MS: '1000' });
   t.teardown(() => server.stop('SIGKILL'));
-  const call = async (method: string, path: string, body?: unknown, token?: string) => {
-    const response = await fetch(`${server.url}${path}`, {
-      method,
-      headers: { ...(body !== undefined && { 'content-type': 'application/json' }), ...(token && { authorization: `Bearer ${token}` }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: response.status, body: (await response.json().catch(() => null)) as any };
-  };
+  const call = (method: string, path: string, body?: unknown, token?: string) => callJson(server.url, method, path, body, token);
   await call('POST', '/api/accounts', { username: 'sam', password: 'a long enough password' });
   const sam = (await call('POST', '/api/tokens', { username: 'sam', password: 'a long enough password' })).body.token as string;
   await call('POST', '/api/neighbourhoods', { handle: 'park-road', name: 'Park Road', locality: { placeName: 'Walkley' } }, sam);

@@ -5,7 +5,7 @@ import t from 'tap';
 import { loadConfig } from '../server/config.ts';
 import { postgresForTest } from './helpers.ts';
 import { federationSettings } from './instances.ts';
-import { type ServerProcess, startServer } from './processes.ts';
+import { callJson, startServer, type ServerProcess } from './processes.ts';
 import { eventually, postSigned, RemoteServer } from './remote-server.ts';
 import { openStream } from './streams.ts';
 
@@ -38,14 +38,7 @@ t.test('two web and two worker processes share one database', async (t) => {
   const web1 = await start('web');
   const [web2, worker1] = await Promise.all([start('web'), start('worker'), start('worker')]);
 
-  const call = async (base: string, method: string, path: string, body?: unknown, token?: string) => {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: { ...(body !== undefined && { 'content-type': 'application/json' }), ...(token && { authorization: `Bearer ${token}` }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: response.status, body: (await response.json().catch(() => null)) as any };
-  };
+  const call = callJson;
 
   await t.test('a worker serves its health endpoints and no public routes', async (t) => {
     t.equal((await call(worker1.url, 'GET', '/readyz')).status, 200);
