@@ -57,3 +57,20 @@ export const errorSummary = (message: string | null | undefined): Fragment =>
 
 /** Form values arrive as strings; an empty field means "not given". */
 export const given = (value: string | undefined): string | undefined => (value?.trim() ? value.trim() : undefined);
+
+/**
+ * The "near a point" part of a search form: latitude, longitude and a distance, folded away unless in
+ * use, with a button the page script reveals to fill in the browser's location.
+ */
+export function nearPointFields(values: { lat?: string; lng?: string; within?: string }, text: { id: string; summary: string; hint: string }, open: boolean): Html {
+  return html`<details class="near"${open ? html` open` : null}>
+    <summary>${text.summary}</summary>
+    <p class="hint" id="${text.id}">${text.hint}</p>
+    <div class="pair">
+      ${field('lat', 'Latitude', { value: values.lat, unmarked: true, attributes: html` inputmode="decimal" aria-describedby="${text.id}"` })}
+      ${field('lng', 'Longitude', { value: values.lng, unmarked: true, attributes: html` inputmode="decimal" aria-describedby="${text.id}"` })}
+    </div>
+    ${field('within', 'Within (km)', { value: values.within, unmarked: true, attributes: html` inputmode="decimal"` })}
+    <p><button type="button" class="secondary" data-locate hidden>Use my location</button></p>
+  </details>`;
+}

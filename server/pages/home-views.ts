@@ -6,7 +6,7 @@ import type { FeedItem } from '../feeds/domain.ts';
 import type { Neighbourhood } from '../neighbourhoods/domain.ts';
 import type { Reply, Thread } from '../threads/domain.ts';
 import { when } from './format.ts';
-import { errorSummary, field, select } from './forms.ts';
+import { errorSummary, field, nearPointFields, select } from './forms.ts';
 import { type Fragment, html, type Html, trusted } from './html.ts';
 import { buttonForm, csrfField, page, type PageContext } from './layout.ts';
 import { kindNames, threadSummary } from './neighbourhood-views.ts';
@@ -57,16 +57,7 @@ export function homePage(ctx: PageContext, data: HomePageData) {
     ${select('kind', 'Kind', [['', 'All kinds'], ...Object.entries(kindNames).map(([k, v]) => [k, v.many] as const)], q.kind ?? '')}
   </div>
   ${field('place', 'Place name', { value: q.place, maxLength: 200, unmarked: true, hint: 'Only neighbourhoods whose place name contains this.' })}
-  <details class="near"${near ? html` open` : null}>
-    <summary>Only near a point</summary>
-    <p class="hint" id="home-near-hint">Decimal degrees and a distance in kilometres.</p>
-    <div class="pair">
-      ${field('lat', 'Latitude', { value: q.lat, unmarked: true, attributes: html` inputmode="decimal" aria-describedby="home-near-hint"` })}
-      ${field('lng', 'Longitude', { value: q.lng, unmarked: true, attributes: html` inputmode="decimal" aria-describedby="home-near-hint"` })}
-    </div>
-    ${field('within', 'Within (km)', { value: q.within, unmarked: true, attributes: html` inputmode="decimal"` })}
-    <p><button type="button" class="secondary" data-locate hidden>Use my location</button></p>
-  </details>
+  ${nearPointFields(q, { id: 'home-near-hint', summary: 'Only near a point', hint: 'Decimal degrees and a distance in kilometres.' }, !!near)}
   <p><button type="submit">Filter</button></p>
 </form>
 ${errorSummary(data.error)}

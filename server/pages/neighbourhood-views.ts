@@ -4,7 +4,7 @@ import { renderMarkdown } from '../markdown.ts';
 import type { Neighbourhood } from '../neighbourhoods/domain.ts';
 import type { Thread } from '../threads/domain.ts';
 import { distance, when } from './format.ts';
-import { errorSummary, field, markdownEditor } from './forms.ts';
+import { errorSummary, field, markdownEditor, nearPointFields } from './forms.ts';
 import { html, type Html, trusted } from './html.ts';
 import { type AlternateFeed, buttonForm, csrfField, page, type PageContext } from './layout.ts';
 
@@ -31,16 +31,7 @@ export function directoryPage(ctx: PageContext, query: DirectoryQuery, rows: (Ne
 <p class="lede">Find the people on your street: read what is going on, join in, lend a ladder, borrow a drill.</p>
 <form method="get" action="/" class="search" role="search" aria-label="Find a neighbourhood">
   ${field('q', 'Name or place', { type: 'search', value: query.q, maxLength: 100, unmarked: true })}
-  <details class="near"${near ? html` open` : null}>
-    <summary>Search near a point</summary>
-    <p class="hint" id="near-hint">Decimal degrees, e.g. 53.38 and -1.47. Neighbourhoods are then listed nearest first, with their distance.</p>
-    <div class="pair">
-      ${field('lat', 'Latitude', { value: query.lat, unmarked: true, attributes: html` inputmode="decimal" aria-describedby="near-hint"` })}
-      ${field('lng', 'Longitude', { value: query.lng, unmarked: true, attributes: html` inputmode="decimal" aria-describedby="near-hint"` })}
-    </div>
-    ${field('within', 'Within (km)', { value: query.within, unmarked: true, attributes: html` inputmode="decimal"` })}
-    <p><button type="button" class="secondary" data-locate hidden>Use my location</button></p>
-  </details>
+  ${nearPointFields(query, { id: 'near-hint', summary: 'Search near a point', hint: 'Decimal degrees, e.g. 53.38 and -1.47. Neighbourhoods are then listed nearest first, with their distance.' }, !!near)}
   <p><button type="submit">Search</button></p>
 </form>
 ${errorSummary(error)}
