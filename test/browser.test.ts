@@ -1,6 +1,7 @@
 // End to end in headless Chromium against a listening server: neighbours register, start a neighbourhood,
 // post an event, reply from a second browser and see it appear live in the first, like, edit; a follower's
-// home page and the neighbourhood page take in new threads live; every page passes an accessibility check and
+// home page and the neighbourhood page take in new threads live; a neighbour reports a reply and a moderator
+// removes it, closes the report, bans and approves a join; every page passes an accessibility check and
 // no stored script, from a local post or a remote one, ever runs. Screenshots go to test-output/screenshots/.
 // The browser reaches the server as http://forum.test (its PUBLIC_URL), so pages and their websocket streams
 // share the origin the server knows as its own, exactly as in production.
@@ -102,6 +103,7 @@ t.test('neighbours in a browser', async (t) => {
   const alice = await aliceContext.newPage();
   const bob = await bobContext.newPage();
   let threadUrl = '';
+  let bobsReply = '';
 
   await t.test('register, start a neighbourhood, post an event', async (t) => {
     await alice.goto(`${base}/register`);
@@ -154,6 +156,7 @@ t.test('neighbours in a browser', async (t) => {
     await bob.getByLabel('Reply to the thread').fill('Count me in, I will bring **cake**.');
     await bob.getByRole('button', { name: 'Post reply' }).click();
     await bob.waitForURL(/#reply-\d+$/);
+    bobsReply = new URL(bob.url()).hash.slice(1);
 
     // Live: the first neighbour's page takes the reply in from the websocket, without a reload.
     await alice.getByText('Count me in').waitFor();
@@ -275,6 +278,76 @@ t.test('neighbours in a browser', async (t) => {
     await page.goto(`${base}/home`);
     await page.getByRole('link', { name: 'Street party' }).first().waitFor();
     t.equal(await page.locator('[data-live]').count(), 0, 'the home feed is a plain list without the script');
+  });
+
+  await t.test('a neighbour reports a reply; a moderator removes it and closes the report', async (t) => {
+    // Alice started Park Road, so she moderates it; as an admin she also sees the instance's queue and log.
+    await db.updateTable('members').set({ role: 'admin' }).where('username', '=', 'alice').execute();
+    const dora = await (await newContext({ viewport: phone, locale: 'en-GB', timezoneId: 'Europe/London' })).newPage();
+    await register(dora, base, 'dora');
+    await dora.goto(threadUrl);
+    await dora.locator(`#${bobsReply} > article`).getByRole('link', { name: 'Report' }).click();
+    await dora.waitForURL(/\/replies\/\d+\/report$/);
+    await survey(t, dora, 'report');
+    await dora.getByLabel('What is wrong?').selectOption('spam');
+    await dora.getByLabel('Tell the moderators more').fill('Selling cake, which the rules forbid');
+    await dora.getByRole('button', { name: 'Send report' }).click();
+    await dora.waitForURL(`${base}/reports/mine`);
+    t.match(await dora.locator('.reports').innerText(), /a reply by @bob, Spam — Waiting for a moderator/, 'her report waits for a moderator');
+    await survey(t, dora, 'my-reports');
+
+    await alice.goto(`${base}/neighbourhoods/park-road/moderation`);
+    const queued = alice.locator('.reports li', { hasText: '@dora reported a reply by @bob' });
+    t.match(await queued.innerText(), /Spam — Selling cake/, 'the report is in the neighbourhood\u2019s queue');
+    await survey(t, alice, 'neighbourhood-moderation');
+    await alice.goto(`${base}/moderation`);
+    t.equal(await alice.locator('.reports li', { hasText: '@dora reported a reply by @bob' }).count(), 1, 'and in the instance\u2019s queue');
+    await survey(t, alice, 'instance-moderation');
+
+    // The moderator follows the report to the reply and removes it from the thread page.
+    await alice.goto(`${base}/neighbourhoods/park-road/moderation`);
+    await queued.getByRole('link', { name: 'reply' }).click();
+    await alice.waitForURL(threadUrl + `#${bobsReply}`);
+    alice.once('dialog', (dialog) => void dialog.accept());
+    await alice.locator(`#${bobsReply} > article`).getByRole('button', { name: 'Remove' }).click();
+    await alice.waitForURL(threadUrl);
+    await dora.goto(threadUrl);
+    t.equal(await dora.getByText('Count me in').count(), 0, 'the reply is gone for readers');
+    await alice.goto(`${base}/neighbourhoods/park-road/moderation`);
+    await queued.getByRole('button', { name: 'Resolve' }).click();
+    await alice.waitForURL(`${base}/neighbourhoods/park-road/moderation`);
+    t.equal(await alice.locator('.reports li').count(), 0, 'the queue is empty');
+    const log = await alice.locator('table.moderation-log tbody').innerText();
+    t.match(log, /alice\s+Acted on a report \(reply \d+\)/, 'closing the report is in the public log');
+    t.match(log, /alice\s+Removed a reply \(reply \d+\) · @bob/, 'and so is the removal');
+    await dora.goto(`${base}/reports/mine`);
+    t.match(await dora.locator('.reports').innerText(), /Acted on/, 'the reporter sees it was acted on');
+
+    // A ban from the log page, shown with its end date, then lifted.
+    await alice.getByLabel('Member to ban').fill('dora');
+    await alice.getByLabel('Reason').fill('Testing the ban form');
+    await alice.getByLabel('Days').fill('7');
+    await alice.getByRole('button', { name: 'Ban', exact: true }).click();
+    await alice.waitForURL(`${base}/neighbourhoods/park-road/moderation`);
+    t.match(await alice.getByRole('region', { name: 'Bans' }).innerText(), /@dora until .* — Testing the ban form/, 'the ban is listed');
+    await survey(t, alice, 'bans');
+    await alice.getByRole('button', { name: 'Lift ban' }).click();
+    await alice.getByText('Nobody is banned.').waitFor();
+
+    // Members only: a neighbour asks to join and a moderator approves.
+    await alice.getByRole('button', { name: 'Make members-only' }).click();
+    await alice.getByRole('button', { name: 'Make public' }).waitFor();
+    await dora.goto(`${base}/neighbourhoods/park-road`);
+    await dora.getByRole('button', { name: 'Join Park Road' }).click();
+    await alice.reload();
+    const request = alice.locator('.join-requests li', { hasText: '@dora asks to join' });
+    await survey(t, alice, 'join-requests');
+    await request.getByRole('button', { name: 'Approve' }).click();
+    await alice.getByText('No one is waiting to join.').waitFor();
+    await dora.goto(`${base}/neighbourhoods/park-road`);
+    t.ok(await dora.getByText('You are a member here.').isVisible(), 'approved, she is a member');
+    await alice.getByRole('button', { name: 'Make public' }).click();
+    await alice.getByRole('button', { name: 'Make members-only' }).waitFor();
   });
 
   await t.test('stored scripts never run, from local posts or remote content', async (t) => {

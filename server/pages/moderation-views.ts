@@ -11,6 +11,9 @@ const actionNames: Record<string, string> = {
   pin_thread: 'Pinned a thread', unpin_thread: 'Unpinned a thread', remove_reply: 'Removed a reply', restore_reply: 'Restored a reply',
   ban: 'Banned a member', unban: 'Lifted a ban', appoint_moderator: 'Appointed a moderator', dismiss_moderator: 'Took back a moderator role',
   suspend: 'Suspended an account', unsuspend: 'Lifted a suspension',
+  make_members_only: 'Made the neighbourhood members-only', make_public: 'Made the neighbourhood public',
+  approve_join: 'Approved a request to join', reject_join: 'Turned down a request to join',
+  resolve_report: 'Acted on a report', dismiss_report: 'Dismissed a report',
 };
 
 /** The button that undoes a removal, shown to moderators beside the log entry. */
