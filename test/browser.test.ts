@@ -1,7 +1,8 @@
 // End to end in headless Chromium against a listening server: neighbours register, start a neighbourhood,
 // post an event, reply from a second browser and see it appear live in the first, like, edit; a follower's
 // home page and the neighbourhood page take in new threads live; a neighbour reports a reply and a moderator
-// removes it, closes the report, bans and approves a join; every page passes an accessibility check and
+// removes it, closes the report, bans and approves a join; an app asks for access through the OAuth consent
+// page; every page passes an accessibility check and
 // no stored script, from a local post or a remote one, ever runs. Screenshots go to test-output/screenshots/.
 // The browser reaches the server as http://forum.test (its PUBLIC_URL), so pages and their websocket streams
 // share the origin the server knows as its own, exactly as in production.
@@ -90,7 +91,8 @@ t.test('neighbours in a browser', async (t) => {
 
   const browser: Browser = await chromium.launch({
     executablePath: chromiumPath,
-    args: [...launchArgs, `--host-resolver-rules=MAP forum.test 127.0.0.1:${listening.port}`],
+    // app.test stands for an OAuth app's website: whatever it answers, the browser's address shows the redirect.
+    args: [...launchArgs, `--host-resolver-rules=MAP forum.test 127.0.0.1:${listening.port},MAP app.test 127.0.0.1:${listening.port}`],
   });
   t.teardown(() => browser.close());
   const newContext = async (options: Parameters<Browser['newContext']>[0]): Promise<BrowserContext> => {
@@ -348,6 +350,36 @@ t.test('neighbours in a browser', async (t) => {
     t.ok(await dora.getByText('You are a member here.').isVisible(), 'approved, she is a member');
     await alice.getByRole('button', { name: 'Make public' }).click();
     await alice.getByRole('button', { name: 'Make members-only' }).waitFor();
+  });
+
+  await t.test('an app asks for access: the consent page, signed out and signed in', async (t) => {
+    const registered = await new Client(app).post('/api/v1/apps', {
+      client_name: 'Street Notes', redirect_uris: 'http://app.test/callback\nurn:ietf:wg:oauth:2.0:oob', scopes: 'read write', website: 'https://app.test/',
+    });
+    t.equal(registered.status, 200);
+    const authorize = (redirectUri: string) => `${base}/oauth/authorize?${new URLSearchParams({
+      response_type: 'code', client_id: registered.body.client_id, redirect_uri: redirectUri, scope: 'read write', state: 'xyz',
+    })}`;
+    const visitor = await (await newContext({ viewport: phone })).newPage();
+    await visitor.goto(authorize('http://app.test/callback'));
+    await survey(t, visitor, 'oauth-consent');
+    await visitor.getByLabel('Username').fill('dora');
+    await visitor.getByLabel('Password').fill('not her password');
+    await visitor.getByRole('button', { name: 'Allow' }).click();
+    t.match(await visitor.getByRole('alert').innerText(), /do not match/, 'a wrong password is announced beside the form');
+    await survey(t, visitor, 'oauth-consent-error');
+    await visitor.getByLabel('Password').fill('a long enough password');
+    await visitor.getByRole('button', { name: 'Allow' }).click();
+    // The page's form-action names the app's origin, so the browser follows the redirect back to the app.
+    await visitor.waitForURL(/^http:\/\/app\.test\/callback\?code=[^&]+&state=xyz$/);
+    t.pass('allowing sends the browser back to the app with a code');
+
+    await alice.goto(authorize('urn:ietf:wg:oauth:2.0:oob'));
+    t.ok(await alice.getByText('You are signed in as @alice.').isVisible(), 'a signed-in member only has to consent');
+    await survey(t, alice, 'oauth-consent-signed-in');
+    await alice.getByRole('button', { name: 'Allow' }).click();
+    await alice.getByRole('heading', { name: 'Copy this code into the app' }).waitFor();
+    await survey(t, alice, 'oauth-code');
   });
 
   await t.test('stored scripts never run, from local posts or remote content', async (t) => {

@@ -111,7 +111,7 @@ async function authorizeInBrowser(t: Test, authorizeUrl: string, username: strin
   const page = await fetch(authorizeUrl, { redirect: 'manual' });
   t.equal(page.status, 200, 'the consent page is shown');
   const html = await page.text();
-  t.match(html, /<label for="username">Username<\/label>/, 'fields are labelled');
+  t.match(html, /<label for="f-username">Username<\/label>/, 'fields are labelled');
   const cookie = page.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
   const fields = new URLSearchParams();
   for (const match of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {

@@ -55,16 +55,18 @@ eachDatabase('OAuth 2', async (t, database) => {
     t.equal(page.status, 200);
     t.match(page.headers['content-type'], /text\/html/);
     t.match(page.headers['content-security-policy'], /frame-ancestors 'none'/);
+    t.match(page.headers['content-security-policy'], /script-src 'self'; style-src 'self'/, 'the pages\u2019 policy: no inline script or style');
+    t.match(page.headers['content-security-policy'], /form-action 'self' https:\/\/app\.example(;|$)/, 'the form may lead back to the app, and nowhere else');
     t.equal(page.headers['x-frame-options'], 'DENY');
     t.match(page.body, /Good &lt;App&gt; &amp; &quot;Co&quot;/, 'the app name is escaped');
     t.notMatch(page.body, /<App>|href="javascript/i, 'nothing the app chose becomes markup or a script link');
     const fields = hiddenFields(page.body);
-    t.ok(fields.csrf);
+    t.ok(fields._csrf, 'the pages\u2019 CSRF token');
     const cookie = cookiesOf(page);
-    t.match(cookie, /sm_oauth_csrf=/);
+    t.match(cookie, /sm_visitor=/, 'keyed by a cookie the browser holds');
 
     const before = await database.db.selectFrom('oauth_codes').selectAll().execute();
-    const noToken = await client.request('POST', '/oauth/authorize', encode({ ...fields, csrf: '', username: 'alice', password, decision: 'allow' }), form);
+    const noToken = await client.request('POST', '/oauth/authorize', encode({ ...fields, _csrf: '', username: 'alice', password, decision: 'allow' }), form);
     t.equal(noToken.status, 403, 'no CSRF token, no code');
     const noCookie = await client.request('POST', '/oauth/authorize', encode({ ...fields, username: 'alice', password, decision: 'allow' }), form);
     t.equal(noCookie.status, 403, 'a token without its cookie (a cross-site post) is refused');

@@ -13,24 +13,12 @@ import homePages from './home-pages.ts';
 import { errorPage } from './layout.ts';
 import moderationPages from './moderation-pages.ts';
 import neighbourhoodPages from './neighbourhood-pages.ts';
-import { context, send } from './respond.ts';
+import oauthPages from './oauth-pages.ts';
+import { contentSecurityPolicy, context, send } from './respond.ts';
 import threadPages from './thread-pages.ts';
 
-/** No inline script or style anywhere, so an injected one cannot run even if escaping were ever missed. */
-export const contentSecurityPolicy = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' https: data:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-  "form-action 'self'",
-].join('; ');
-
 const securityHeaders = {
-  'content-security-policy': contentSecurityPolicy,
+  'content-security-policy': contentSecurityPolicy(),
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'same-origin',
   'x-frame-options': 'DENY',
@@ -104,6 +92,7 @@ const pages: FastifyPluginAsync = async (app) => {
   await app.register(threadPages);
   await app.register(homePages);
   await app.register(moderationPages);
+  await app.register(oauthPages);
 };
 
 export default pages;
