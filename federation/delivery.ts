@@ -3,12 +3,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from '@fedify/fedify';
 import type { Activity, Recipient } from '@fedify/vocab';
-import { validatePublicUrl } from '@fedify/vocab-runtime';
 import { undeliverableOrigins } from '../server/domain-blocks/domain.ts';
 import { badRequest, notFound } from '../server/errors.ts';
 import { actorByHandle, actorByUri, isStale, type RemoteActor, rememberActor } from '../server/remote-actors/domain.ts';
 import type { FederationData } from './actors.ts';
-import { type FetchLimits, limitedFetch } from './fetching.ts';
+import { checkAddress, type FetchLimits, limitedFetch } from './fetching.ts';
 import { instanceIdentifier, remoteActorFields } from './vocabulary.ts';
 
 export const newActivityId = (ctx: Context<unknown>) => new URL(`/activities/${randomUUID()}`, ctx.origin);
@@ -51,14 +50,12 @@ export async function rememberRemoteActor(ctx: Context<FederationData>, uri: URL
   const fields = remoteActorFields(fetched);
   if (!fields || fields.uri !== uri.href) return cached ?? null;
   // An actor could name an inbox on a private address to make us post there; refuse it like a fetch.
-  if (!ctx.data.config.allowPrivateAddresses) {
-    for (const inbox of [fields.inbox, fields.shared_inbox]) {
-      if (!inbox) continue;
-      try {
-        await validatePublicUrl(inbox);
-      } catch {
-        return null;
-      }
+  for (const inbox of [fields.inbox, fields.shared_inbox]) {
+    if (!inbox) continue;
+    try {
+      await checkAddress(inbox, ctx.data.config.allowPrivateAddresses);
+    } catch {
+      return null;
     }
   }
   return rememberActor(ctx.data.db, fields);

@@ -1,5 +1,5 @@
 // Every document we fetch from another server goes through here: only public addresses (unless the
-// instance allows private ones, as tests do), a time limit, a size limit, and redirects checked again.
+// instance allows private ones, all or a few, as tests do), a time limit, a size limit, and redirects checked again.
 import type { webcrypto } from 'node:crypto';
 import { kvCache, type KvStore, signRequest } from '@fedify/fedify';
 import {
@@ -13,7 +13,8 @@ import {
 import { maxNesting, nestsDeeperThan } from './nesting.ts';
 
 export interface FetchLimits {
-  allowPrivateAddresses: boolean;
+  /** All private addresses (true), none (false), or only these IP addresses, as URLs write them (`[::1]`). */
+  allowPrivateAddresses: boolean | readonly string[];
   timeoutMs: number;
   maxBytes: number;
   userAgent: string;
@@ -22,6 +23,16 @@ export interface FetchLimits {
 export class FetchRefused extends FetchError {}
 
 const maxRedirects = 5;
+
+/** Refuses `url` if it names or resolves to a private or local address the instance does not allow. */
+export async function checkAddress(url: string, allowed: FetchLimits['allowPrivateAddresses']): Promise<void> {
+  if (allowed === true || (allowed !== false && allowed.includes(new URL(url).hostname))) return;
+  try {
+    await validatePublicUrl(url);
+  } catch (error) {
+    throw new FetchRefused(url, `Refusing to fetch a private or local address: ${(error as Error).message}`);
+  }
+}
 
 /** Reads at most `maxBytes` of the body; longer bodies are refused rather than cut. */
 async function readBounded(response: Response, url: string, maxBytes: number): Promise<Uint8Array> {
@@ -53,13 +64,7 @@ export async function limitedFetch(
   const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
   let current = url;
   for (let redirects = 0; ; redirects++) {
-    if (!limits.allowPrivateAddresses) {
-      try {
-        await validatePublicUrl(current);
-      } catch (error) {
-        throw new FetchRefused(current, `Refusing to fetch a private or local address: ${(error as Error).message}`);
-      }
-    }
+    await checkAddress(current, limits.allowPrivateAddresses);
     const response = await fetch(await prepare(current), { redirect: 'manual', signal: combined });
     const location = response.headers.get('location');
     if (response.status >= 300 && response.status < 400 && location) {

@@ -1,6 +1,7 @@
 // Instance configuration: defaults, then an optional JSON file under config/, then the environment.
 // Every value is checked before anything starts, so the server never runs half-configured.
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 
 export type RegistrationMode = 'open' | 'approval' | 'closed';
@@ -23,8 +24,11 @@ export interface Config {
   registration: RegistrationMode;
   /** Largest request body accepted, in bytes. */
   bodyLimit: number;
-  /** Lets federation fetch loopback and private addresses; only for tests and closed networks. */
-  allowPrivateAddresses: boolean;
+  /**
+   * Lets federation fetch loopback and private addresses: all of them (true), or only these IP addresses,
+   * so a test may reach its own servers on 127.0.0.1 while every other private address stays refused.
+   */
+  allowPrivateAddresses: boolean | readonly string[];
   /** Allowlist mode (Mastodon's limited federation): only servers on the domain allowlist are federated with. */
   limitedFederation: boolean;
   /** Seconds between websocket pings; a stream that misses one answer is dropped. */
@@ -137,6 +141,15 @@ function boolean(name: string, value: string): boolean {
   throw new ConfigError(name, `"${value}" is not true or false`);
 }
 
+/** true, false, or IP addresses separated by commas (IPv6 ones written as URLs show them, `[::1]`). */
+function addressesOrBoolean(name: string, value: string): boolean | string[] {
+  if (/^(1|true|yes|0|false|no|)$/i.test(value.trim())) return boolean(name, value.trim());
+  const addresses = value.split(',').map((a) => a.trim().replace(/^\[(.*)\]$/, '$1'));
+  const bad = addresses.find((a) => !isIP(a));
+  if (bad !== undefined) throw new ConfigError(name, `"${bad}" is not true, false or an IP address`);
+  return addresses.map((a) => new URL(`http://${isIP(a) === 6 ? `[${a}]` : a}/`).hostname);
+}
+
 /**
  * Builds the configuration from the environment (and `CONFIG_FILE`, default `config/square-mile.json`
  * when it exists). Throws ConfigError naming the first bad setting.
@@ -187,7 +200,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     logLevel: oneOf(settings.logLevel, raw.logLevel ?? 'info', logLevels),
     registration: oneOf(settings.registration, raw.registration ?? 'open', registrationModes),
     bodyLimit: integer(settings.bodyLimit, raw.bodyLimit ?? String(256 * 1024), 1024, 64 * 1024 * 1024),
-    allowPrivateAddresses: boolean(settings.allowPrivateAddresses, raw.allowPrivateAddresses ?? 'false'),
+    allowPrivateAddresses: addressesOrBoolean(settings.allowPrivateAddresses, raw.allowPrivateAddresses ?? 'false'),
     limitedFederation: boolean(settings.limitedFederation, raw.limitedFederation ?? 'false'),
     liveHeartbeatSeconds: integer(settings.liveHeartbeatSeconds, raw.liveHeartbeatSeconds ?? '30', 1, 3600),
     liveSendBufferBytes: integer(settings.liveSendBufferBytes, raw.liveSendBufferBytes ?? String(1024 * 1024), 1024, 64 * 1024 * 1024),

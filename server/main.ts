@@ -1,6 +1,6 @@
 // Starts a Square Mile instance: configuration, database and migrations, then the HTTP server.
 import pino from 'pino';
-import { boundOutgoingFetches } from '../federation/outbound-timeout.ts';
+import { guardOutgoingFetches } from '../federation/outbound-guard.ts';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { migrate, openDatabase } from './database.ts';
@@ -15,7 +15,7 @@ try {
 }
 
 const logger = pino({ level: config.logLevel });
-boundOutgoingFetches(config.fetchTimeoutMs);
+guardOutgoingFetches({ timeoutMs: config.fetchTimeoutMs, allowPrivateAddresses: config.allowPrivateAddresses });
 const db = await openDatabase(config);
 try {
   const applied = await migrate(db);

@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import t from 'tap';
 import { documentLoader, type FetchLimits } from '../federation/fetching.ts';
+import { loadConfig } from '../server/config.ts';
 import { eachDatabase } from './helpers.ts';
 import { startInstance } from './instances.ts';
 import { eventually, RemoteServer } from './remote-server.ts';
@@ -76,6 +77,39 @@ t.test('fetches are bounded', async (t) => {
   for (const url of [`${remote.origin}/small`, 'http://localhost/x', 'http://10.0.0.1/x', 'http://169.254.169.254/latest/meta-data', 'http://[::1]/x', 'http://192.168.1.1/x']) {
     await t.rejects(strict(url), /private or local/, `refused: ${url}`);
   }
+});
+
+t.test('a redirect to a private address is refused, even when some private addresses are allowed', async (t) => {
+  // Tests reach their own servers on 127.0.0.1, so only that address is allowed; 127.0.0.2 is loopback too,
+  // reachable, and must stay refused, like any private address a remote server might send us to.
+  const remote = await RemoteServer.start(t);
+  const inside = await RemoteServer.start(t, '127.0.0.2');
+  let reachedInside = 0;
+  inside.routes.set('/secret', (_req, res) => {
+    reachedInside++;
+    res.writeHead(200, { 'content-type': 'application/activity+json' }).end(JSON.stringify({ id: `${inside.origin}/secret`, type: 'Note', content: 'secret' }));
+  });
+  remote.serve('/small', { id: `${remote.origin}/small`, type: 'Note', content: 'hello' });
+  const redirect = (location: string) => (_req: IncomingMessage, res: ServerResponse) => res.writeHead(302, { location }).end();
+  remote.routes.set('/to-small', redirect('/small'));
+  remote.routes.set('/to-inside', redirect(`${inside.origin}/secret`));
+  remote.routes.set('/to-metadata', redirect('http://169.254.169.254/latest/meta-data'));
+  remote.routes.set('/to-private-network', redirect('http://10.0.0.1/x'));
+
+  const limits: FetchLimits = { allowPrivateAddresses: loadConfig({ ALLOW_PRIVATE_ADDRESSES: '127.0.0.1' }, '/nonexistent').allowPrivateAddresses, timeoutMs: 2000, maxBytes: 64 * 1024, userAgent: 'test' };
+  t.same(limits.allowPrivateAddresses, ['127.0.0.1'], 'ALLOW_PRIVATE_ADDRESSES takes a list of addresses');
+  const load = documentLoader(limits);
+  t.match((await load(`${remote.origin}/small`)).document, { content: 'hello' }, 'the allowed address is fetched');
+  t.match((await load(`${remote.origin}/to-small`)).document, { content: 'hello' }, 'and redirects within it are followed');
+  for (const path of ['/to-inside', '/to-metadata', '/to-private-network']) {
+    await t.rejects(load(`${remote.origin}${path}`), /private or local/, `a redirect ${path} is refused`);
+  }
+  await t.rejects(load(`${inside.origin}/secret`), /private or local/, 'another loopback address is refused directly too');
+  t.equal(reachedInside, 0, 'nothing was ever sent to 127.0.0.2');
+
+  // The same redirect with every private address allowed does reach it: the refusal above is the policy's.
+  t.match((await documentLoader({ ...limits, allowPrivateAddresses: true })(`${remote.origin}/to-inside`)).document, { content: 'secret' });
+  t.equal(reachedInside, 1);
 });
 
 eachDatabase('a server that keeps failing', async (t, database) => {

@@ -28,6 +28,7 @@ t.test('configuration is validated, naming the bad setting', async (t) => {
     [{ REGISTRATION: 'sometimes' }, /REGISTRATION/],
     [{ BODY_LIMIT: '-1' }, /BODY_LIMIT/],
     [{ ALLOW_PRIVATE_ADDRESSES: 'maybe' }, /ALLOW_PRIVATE_ADDRESSES/],
+    [{ ALLOW_PRIVATE_ADDRESSES: '127.0.0.1,localhost' }, /ALLOW_PRIVATE_ADDRESSES: "localhost" is not true, false or an IP address/],
     [{ CONFIG_FILE: '/nonexistent/file.json' }, /CONFIG_FILE/],
   ];
   for (const [env, pattern] of bad) t.throws(() => loadConfig(env, '/nonexistent'), pattern, JSON.stringify(env));
