@@ -103,6 +103,8 @@ eachDatabase('OAuth 2', async (t, database) => {
     const page = await client.request('GET', authorizeUrl({ redirect_uri: 'urn:ietf:wg:oauth:2.0:oob' }), undefined, { cookie: sessionCookie });
     t.match(page.body, /signed in as <strong>@alice<\/strong>/);
     t.notMatch(page.body, /type="password"/);
+    const withBearer = await alice.get(authorizeUrl({ redirect_uri: 'urn:ietf:wg:oauth:2.0:oob' }));
+    t.match(withBearer.body, /type="password"/, 'a bearer token does not count as signed in: an app cannot grant itself more');
     const cookie = `${sessionCookie}; ${cookiesOf(page)}`;
     const allowed = await client.request('POST', '/oauth/authorize', encode({ ...hiddenFields(page.body), decision: 'allow' }), { ...form, cookie });
     t.equal(allowed.status, 200);
