@@ -173,7 +173,7 @@ eachDatabase('Mastodon client API', async (t, database) => {
     const since = await alice.get(`/api/v1/timelines/public?since_id=${ids[2]}&limit=40`);
     t.same(since.body.map((s: { id: string }) => s.id), [ids[4], ids[3]]);
     t.same((await alice.get('/api/v1/timelines/home?limit=1')).body.map((s: { id: string }) => s.id), [ids[4]]);
-    t.same((await bob.get('/api/v1/timelines/home')).body, [], 'home shows only the neighbourhoods one belongs to');
+    t.same((await bob.get('/api/v1/timelines/home')).body, [], 'home shows only the neighbourhoods one follows');
     t.same((await alice.get('/api/v1/timelines/public?remote=true')).body, []);
     t.same((await alice.get('/api/v1/timelines/tag/no%20such')).body, []);
   });

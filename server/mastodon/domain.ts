@@ -6,6 +6,7 @@ import type { Viewer } from '../accounts/domain.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../database.ts';
 import { AppError, notFound } from '../errors.ts';
+import * as follows from '../follows/domain.ts';
 import { escapeHtml, renderMarkdown } from '../markdown.ts';
 import * as neighbourhoods from '../neighbourhoods/domain.ts';
 import * as oauth from '../oauth/domain.ts';
@@ -424,11 +425,11 @@ export async function accountStatuses(ctx: Context, id: string, page: Page & { e
 
 export async function relationships(ctx: Context, viewer: Viewer, ids: string[]) {
   const refs = ids.map((id) => ({ id, ref: accountRef(id) }));
-  const groups = refs.filter((r) => r.ref?.kind === 'neighbourhood').map((r) => r.ref!.id);
-  const joined = new Set((await q.membershipsOf(ctx.db, viewer.id, groups)).map((m) => m.neighbourhood_id));
+  // Following is what fills the home timeline, as on the home page and the user stream.
+  const followed = new Set(await follows.followedIds(ctx.db, viewer.id));
   return refs.map(({ id, ref }) => ({
     id,
-    following: ref?.kind === 'neighbourhood' && joined.has(ref.id),
+    following: ref?.kind === 'neighbourhood' && followed.has(ref.id),
     showing_reblogs: true,
     notifying: false,
     languages: null,
@@ -445,7 +446,7 @@ export async function relationships(ctx: Context, viewer: Viewer, ids: string[])
   }));
 }
 
-/** Following a neighbourhood is joining it; unfollowing is leaving. */
+/** Following a neighbourhood is joining it (which follows it too); unfollowing is leaving and unfollowing. */
 export async function follow(ctx: Context, viewer: Viewer, id: string, following: boolean) {
   const ref = parseAccountId(id);
   await accountById(ctx, id);
@@ -454,7 +455,10 @@ export async function follow(ctx: Context, viewer: Viewer, id: string, following
   }
   const { handle } = await neighbourhoods.neighbourhoodById(ctx.db, ref.id);
   if (following) await neighbourhoods.join(ctx.db, viewer, handle);
-  else await neighbourhoods.leave(ctx.db, viewer, handle);
+  else {
+    await neighbourhoods.leave(ctx.db, viewer, handle);
+    await follows.unfollow(ctx.db, viewer, ref.id).catch(unlessNotFound);
+  }
   return (await relationships(ctx, viewer, [id]))[0]!;
 }
 

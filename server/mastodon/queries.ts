@@ -12,6 +12,7 @@
 // 1 of status kind, 10 of the status's row id, 10 of the acting member (0 when the status says who).
 import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
 import type { Database, Tables } from '../database.ts';
+import { followedNeighbourhoods } from '../feeds/queries.ts';
 import { type Reader, readableNeighbourhoods } from '../feeds/visibility.ts';
 
 const millis = (column: string) => sql<string>`lpad(floor(extract(epoch from ${sql.ref(column)}) * 1000)::bigint::text, 13, '0')`;
@@ -22,8 +23,8 @@ const replyStatusId = sql<string>`${millis('replies.created_at')} || '2' || ${pa
 export const statusIdPattern = /^(\d{13})([12])(\d{10})$/;
 
 export interface StatusFilter {
-  /** Home: the neighbourhoods this member belongs to. */
-  memberOf?: number;
+  /** Home: the neighbourhoods this member follows. */
+  followedBy?: number;
   neighbourhoodId?: number;
   authorId?: number;
   /** A hashtag without its `#`: letters, digits and underscores only. */
@@ -52,11 +53,7 @@ export async function statusIds(db: Database, filter: StatusFilter, page: IdPage
       eb('threads.deleted_at', 'is', null),
       eb('threads.neighbourhood_id', 'in', readableNeighbourhoods(db, filter.reader ?? null)),
     ];
-    if (filter.memberOf !== undefined) {
-      conditions.push(
-        eb('threads.neighbourhood_id', 'in', eb.selectFrom('memberships').select('memberships.neighbourhood_id').where('memberships.member_id', '=', filter.memberOf)),
-      );
-    }
+    if (filter.followedBy !== undefined) conditions.push(eb('threads.neighbourhood_id', 'in', followedNeighbourhoods(db, filter.followedBy)));
     if (filter.neighbourhoodId !== undefined) conditions.push(eb('threads.neighbourhood_id', '=', filter.neighbourhoodId));
     return conditions;
   };
@@ -258,15 +255,6 @@ export async function searchAccounts(db: Database, text: string, limit: number) 
     .limit(limit)
     .execute();
   return { memberIds: members.map((m) => m.id), neighbourhoodIds: neighbourhoods.map((n) => n.id) };
-}
-
-export function membershipsOf(db: Database, memberId: number, neighbourhoodIds: number[]) {
-  return db
-    .selectFrom('memberships')
-    .select('neighbourhood_id')
-    .where('member_id', '=', memberId)
-    .where('neighbourhood_id', 'in', neighbourhoodIds.length ? neighbourhoodIds : [-1])
-    .execute();
 }
 
 export type NotificationType = 'mention' | 'favourite';

@@ -362,13 +362,13 @@ const mastodonRoutes: FastifyPluginAsync = async (app) => {
   app.get<{ Querystring: PageQuery }>('/api/v1/timelines/home', {
     config: { oauthScope: 'read:statuses', needsMember: true },
     schema: {
-      summary: 'Threads and replies in the neighbourhoods the member belongs to',
+      summary: 'Threads and replies in the neighbourhoods the member follows (as the home feed and the user stream)',
       tags: ['mastodon'],
       querystring: { type: 'object', properties: pageQuery },
       response: timelineResponse,
     },
   }, async (request, reply) =>
-    paged(request, reply, (await mastodon.timeline(ctx(request), { memberOf: viewerOf(request).id }, capped(request.query))).map(mastodon.publicStatus)),
+    paged(request, reply, (await mastodon.timeline(ctx(request), { followedBy: viewerOf(request).id }, capped(request.query))).map(mastodon.publicStatus)),
   );
 
   app.get<{ Querystring: PageQuery & { local?: boolean; remote?: boolean; only_media?: boolean } }>('/api/v1/timelines/public', {
