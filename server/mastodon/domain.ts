@@ -356,6 +356,49 @@ export async function createStatus(ctx: Context, viewer: Viewer, input: NewStatu
   return (await statusesOf(ctx, { threads: [thread.id], replies: [] }))[0]!;
 }
 
+/**
+ * An edit from an app: the text is read as it was written, so a thread's first line (after the
+ * neighbourhood's mention) is its title again and the rest its body; a reply's text is its body.
+ */
+export async function editStatus(ctx: Context, viewer: Viewer, id: string, input: { status?: string; media_ids?: unknown; poll?: unknown }): Promise<Status> {
+  const current = await statusById(ctx, id);
+  const text = input.status ?? '';
+  if (!text.trim()) throw unprocessable("Validation failed: Text can't be blank", 'invalid_body');
+  if (Array.isArray(input.media_ids) ? input.media_ids.length : input.media_ids) throw unprocessable('Media attachments are not supported yet.', 'unsupported_media');
+  if (input.poll) throw unprocessable('Polls are not supported.', 'unsupported_poll');
+  const ref = parseStatusId(id);
+  if (ref.kind === 'thread') {
+    const handle = current.mentions[0]!.acct;
+    const { title, body } = threadFromText(text, handle, ctx.config.domain);
+    if (!title) throw unprocessable('Keep a first line: it is the thread\u2019s title.', 'invalid_title');
+    await threads.editThread(ctx.db, viewer, ref.id, { title, body });
+  } else {
+    await threads.editReply(ctx.db, viewer, ref.id, text);
+  }
+  return statusById(ctx, id);
+}
+
+/** What an app shows in its edit box: the text as written. */
+export async function statusSource(ctx: Context, id: string) {
+  const status = await statusById(ctx, id);
+  return { id: status.id, text: status.source, spoiler_text: status.spoiler_text };
+}
+
+/** Earlier versions are not kept: the history is the version there is now, as Mastodon shows an unedited status. */
+export async function statusHistory(ctx: Context, id: string) {
+  const status = await statusById(ctx, id);
+  return [{
+    content: status.content,
+    spoiler_text: status.spoiler_text,
+    sensitive: status.sensitive,
+    created_at: status.edited_at ?? status.created_at,
+    account: status.account,
+    poll: null,
+    media_attachments: [],
+    emojis: [],
+  }];
+}
+
 export async function deleteStatus(ctx: Context, viewer: Viewer, id: string): Promise<Status> {
   const status = await statusById(ctx, id);
   const ref = parseStatusId(id);

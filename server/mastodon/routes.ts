@@ -330,6 +330,51 @@ const mastodonRoutes: FastifyPluginAsync = async (app) => {
     schema: { summary: 'A thread or reply as a status', tags: ['mastodon'], params: idParams, response: { 200: statusSchema, ...errors } },
   }, async (request) => mastodon.publicStatus(await mastodon.statusById(ctx(request), request.params.id)));
 
+  app.put<{ Params: { id: string }; Body: { status?: string; media_ids?: unknown; poll?: unknown } }>('/api/v1/statuses/:id', {
+    config: { oauthScope: 'write:statuses', needsMember: true },
+    schema: {
+      summary: 'Edit your thread or reply (the thread\u2019s first line is its title)',
+      tags: ['mastodon'],
+      params: idParams,
+      body: {
+        type: 'object',
+        properties: {
+          status: { type: 'string', maxLength: 20_000 },
+          spoiler_text: { type: 'string', maxLength: 500 },
+          sensitive: flag,
+          language: { type: ['string', 'null'], maxLength: 20 },
+        },
+      },
+      response: { 200: statusSchema, ...errors },
+    },
+  }, async (request) => {
+    const edited = await mastodon.editStatus(ctx(request), viewerOf(request), request.params.id, {
+      ...request.body,
+      media_ids: request.body.media_ids ?? (request.body as Record<string, unknown>)['media_ids[]'],
+    });
+    request.log.info({ status: edited.id }, 'status edited from an app');
+    return mastodon.publicStatus(edited);
+  });
+
+  app.get<{ Params: { id: string } }>('/api/v1/statuses/:id/source', {
+    config: { oauthScope: 'read:statuses', needsMember: true },
+    schema: {
+      summary: 'The text of a status as written, for editing',
+      tags: ['mastodon'],
+      params: idParams,
+      response: { 200: open({ id: str, text: str, spoiler_text: str }), ...errors },
+    },
+  }, async (request) => mastodon.statusSource(ctx(request), request.params.id));
+
+  app.get<{ Params: { id: string } }>('/api/v1/statuses/:id/history', {
+    schema: {
+      summary: 'A status\u2019s versions (only the current one is kept)',
+      tags: ['mastodon'],
+      params: idParams,
+      response: { 200: { type: 'array', items: open({ content: str, created_at: str, account: accountSchema }) }, ...errors },
+    },
+  }, async (request) => mastodon.statusHistory(ctx(request), request.params.id));
+
   app.delete<{ Params: { id: string } }>('/api/v1/statuses/:id', {
     config: { oauthScope: 'write:statuses', needsMember: true },
     schema: { summary: 'Delete your thread or reply', tags: ['mastodon'], params: idParams, response: { 200: statusSchema, ...errors } },
