@@ -3,7 +3,7 @@
 // the same domain paths; bad tokens, scopes, activities and places are refused with a reason.
 import { eachDatabase } from './helpers.ts';
 import { anotherDatabase, collectionIds, getJson, startInstance } from './instances.ts';
-import { eventually } from './remote-server.ts';
+import { eventually, postSigned, RemoteServer } from './remote-server.ts';
 
 const password = 'a long enough password';
 
@@ -102,6 +102,19 @@ eachDatabase('ActivityPub client-to-server', async (t, database) => {
 
     t.equal((await send(outbox, ann.token, { type: 'Delete', object: url })).status, 201);
     t.equal((await ann.get(`/api/threads/${id}`)).status, 404, 'deleted');
+  });
+
+  await t.test('a like from another server is a favourite notification', async (t) => {
+    const remote = await RemoteServer.start(t);
+    const rae = await remote.actor('rae');
+    const made = await send(outbox, ann.token, { type: 'Note', content: 'Plant swap\nCuttings by the gate', to: [group] });
+    const like = { '@context': 'https://www.w3.org/ns/activitystreams', id: `${remote.origin}/likes/1`, type: 'Like', actor: rae.id, object: made.body.object.id };
+    t.equal((await postSigned(`${a.url}/inbox`, like, rae)).status, 202);
+    const notification = await eventually(async () => (await ann.get('/api/v1/notifications')).body.find((n: any) => n.type === 'favourite'), 30_000, 'the favourite');
+    t.equal(notification.account.acct, `rae@${new URL(remote.origin).host}`, 'from the remote member, by name@host');
+    t.equal(notification.account.username, 'rae');
+    t.equal(notification.account.url, rae.id);
+    t.equal(notification.status.url, made.body.object.id);
   });
 
   await t.test('bad tokens, scopes, activities and places', async (t) => {

@@ -86,11 +86,12 @@ function accountBase(config: Config) {
 }
 
 export function presentMemberAccount(config: Config, m: q.MemberAccountRow) {
-  const url = new URL(`/members/${m.username}`, config.publicUrl).href;
+  // Someone from another server (who replied or liked) is named `name@host` here, as Mastodon's acct is.
+  const url = m.ap_id ?? new URL(`/members/${m.username}`, config.publicUrl).href;
   return {
     ...accountBase(config),
     id: memberAccountId(m.id),
-    username: m.username,
+    username: m.ap_id ? m.username.split('@')[0]! : m.username,
     acct: m.username,
     display_name: m.display_name || m.username,
     group: false,

@@ -194,6 +194,7 @@ const memberColumns = (eb: ExpressionBuilder<Tables, 'members'>) => [
   'members.username',
   'members.display_name',
   'members.bio',
+  'members.ap_id',
   'members.created_at',
   eb
     .selectFrom('memberships')
