@@ -80,7 +80,12 @@ const mastodonRoutes: FastifyPluginAsync = async (app) => {
     oauth.requireAccess(request.access, oauthScope, needsMember ?? false);
   });
 
-  const ctx = (request: FastifyRequest): mastodon.Context => ({ db: app.db, config: app.config, viewer: request.access?.viewer ?? null });
+  const ctx = (request: FastifyRequest): mastodon.Context => ({
+    db: app.db,
+    config: app.config,
+    viewer: request.access?.viewer ?? null,
+    profilePostChanged: (id, change) => app.federation.publishProfilePost(id, change),
+  });
   const viewerOf = (request: FastifyRequest) => request.access!.viewer!;
   const base = app.config.publicUrl;
 
@@ -300,7 +305,7 @@ const mastodonRoutes: FastifyPluginAsync = async (app) => {
   app.post<{ Body: { status?: string; in_reply_to_id?: string | number; visibility?: string; media_ids?: unknown; poll?: unknown } }>('/api/v1/statuses', {
     config: { oauthScope: 'write:statuses', needsMember: true },
     schema: {
-      summary: 'Post: mention a neighbourhood to start a thread there, or reply with in_reply_to_id',
+      summary: 'Post: mention a neighbourhood to start a thread there, reply with in_reply_to_id, or else post on your profile',
       tags: ['mastodon'],
       body: {
         type: 'object',
