@@ -30,11 +30,13 @@ import { threadFromText } from '../server/mastodon/domain.ts';
 import { plainText } from '../server/markdown.ts';
 import * as neighbourhoods from '../server/neighbourhoods/domain.ts';
 import * as oauth from '../server/oauth/domain.ts';
+import * as profilePosts from '../server/profile-posts/domain.ts';
 import * as threads from '../server/threads/domain.ts';
 import type { FederationData } from './actors.ts';
 import { newActivityId } from './delivery.ts';
 import { addressedNeighbourhood, knownPost, noteOf, pageOf, remoteNeighbourhoods } from './groups.ts';
 import { maxNesting, nestsDeeperThan } from './nesting.ts';
+import { publishProfilePost } from './profile-posts.ts';
 import type { FederationService } from './service.ts';
 import { memberIdentifier } from './vocabulary.ts';
 
@@ -99,7 +101,8 @@ async function inboxPage(ctx: Ctx, viewer: Viewer, cursor: string | undefined) {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Activities from the member's app
+// Activities from the member's app: a post addressed to a neighbourhood starts a thread there, one with
+// `inReplyTo` replies, and one addressed to no neighbourhood is the member's own post on their profile.
 
 const postTypes = [Note, Page, Article, Event] as const;
 type Post = Note | Page | Article | Event;
@@ -136,7 +139,9 @@ async function createPost(ctx: Ctx, viewer: Viewer, post: Post): Promise<Create>
   }
   const neighbourhood = await addressedNeighbourhood(ctx, post);
   if (!neighbourhood) {
-    throw invalid('Address the post to a neighbourhood (its actor in `to`, `cc` or `audience`), or reply to a post with `inReplyTo`.');
+    // Addressed to no neighbourhood: the member's own post, on their profile and sent to their followers.
+    const own = await profilePosts.createPost(db, viewer, body);
+    return (await publishProfilePost(ctx, own.id, 'created')) as Create;
   }
   const named = post.name?.toString().trim();
   const { title, body: rest } = named ? { title: named, body } : threadFromText(body, neighbourhood.handle, ctx.data.config.domain);
@@ -163,11 +168,22 @@ async function targetOf(ctx: Ctx, id: URL | null) {
   return known;
 }
 
+/** The id of one of our members' own posts, from its URL, if that is what `id` is. */
+function profilePostId(ctx: Ctx, id: URL | null): number | null {
+  const match = id && id.origin === new URL(ctx.origin).origin ? /^\/posts\/(\d{1,9})$/.exec(id.pathname) : null;
+  return match ? Number(match[1]) : null;
+}
+
 async function update(ctx: Ctx, viewer: Viewer, post: APObject | null, actor: URL): Promise<Activity> {
   if (!isPost(post) || !post.id) throw invalid('Update takes the changed Note, Page or Event, with its id.');
-  const known = await targetOf(ctx, post.id);
   const body = textOf(post);
   const db = ctx.data.db;
+  const own = profilePostId(ctx, post.id);
+  if (own !== null) {
+    await profilePosts.editPost(db, viewer, own, body);
+    return (await publishProfilePost(ctx, own, 'edited'))!;
+  }
+  const known = await targetOf(ctx, post.id);
   let object: APObject;
   if ('thread' in known) {
     const thread = await threads.editThread(db, viewer, known.thread.id, { ...(post.name && { title: post.name.toString() }), ...(body && { body }) });
@@ -180,6 +196,11 @@ async function update(ctx: Ctx, viewer: Viewer, post: APObject | null, actor: UR
 }
 
 async function remove(ctx: Ctx, viewer: Viewer, activity: Delete, actor: URL): Promise<Activity> {
+  const own = profilePostId(ctx, activity.objectId);
+  if (own !== null) {
+    await profilePosts.deletePost(ctx.data.db, viewer, own);
+    return (await publishProfilePost(ctx, own, 'deleted'))!;
+  }
   const known = await targetOf(ctx, activity.objectId);
   if ('thread' in known) await threads.deleteThread(ctx.data.db, viewer, known.thread.id);
   else await threads.deleteReply(ctx.data.db, viewer, known.reply.id);

@@ -104,6 +104,36 @@ eachDatabase('ActivityPub client-to-server', async (t, database) => {
     t.equal((await ann.get(`/api/threads/${id}`)).status, 404, 'deleted');
   });
 
+  await t.test('a post addressed to no neighbourhood is the member\u2019s own, sent to their followers', async (t) => {
+    const remote = await RemoteServer.start(t);
+    const rex = await remote.actor('rex');
+    const follow = { '@context': 'https://www.w3.org/ns/activitystreams', id: `${remote.origin}/follows/1`, type: 'Follow', actor: rex.id, object: actor };
+    t.equal((await postSigned(`${a.url}/members/ann/inbox`, follow, rex)).status, 202);
+    await eventually(() => remote.received.some((d) => d.body.type === 'Accept'), 30_000, 'the Accept');
+
+    const posted = await send(outbox, ann.token, { type: 'Note', content: '<p>Lovely morning on the hill.</p>', to: ['https://www.w3.org/ns/activitystreams#Public'] });
+    t.equal(posted.status, 201);
+    t.match(posted.location, new RegExp(`^${a.url}/posts/\\d+#create-`));
+    const url = posted.body.object.id as string;
+    const delivered = await eventually(() => remote.received.find((d) => d.body.type === 'Create' && d.body.object?.id === url), 30_000, 'the Create at the follower');
+    t.equal(delivered.body.actor, actor);
+    t.ok([delivered.body.to].flat().includes('as:Public') || [delivered.body.to].flat().includes('https://www.w3.org/ns/activitystreams#Public'), 'public');
+    t.same([delivered.body.cc].flat(), [`${actor}/followers`], 'to the followers');
+    const note = await getJson(url);
+    t.equal(note.type, 'Note', 'served as AS2 at its URL');
+    t.match(note.content, /Lovely morning/);
+    const page = await fetch(url, { redirect: 'manual' });
+    t.equal(page.headers.get('location'), `/members/ann#post-${url.split('/').pop()}`, 'browsers go to the profile');
+    t.match(await (await fetch(`${a.url}/members/ann`)).text(), /Lovely morning on the hill/, 'on the profile page');
+
+    t.equal((await send(outbox, ann.token, { type: 'Update', object: { type: 'Note', id: url, content: 'Lovely evening too.' } })).status, 201);
+    await eventually(() => remote.received.some((d) => d.body.type === 'Update' && d.body.object?.id === url), 30_000, 'the Update at the follower');
+    t.equal((await send(`${a.url}/members/dan/outbox`, dan.token, { type: 'Delete', object: url })).status, 403, 'only the author deletes');
+    t.equal((await send(outbox, ann.token, { type: 'Delete', object: url })).status, 201);
+    await eventually(() => remote.received.some((d) => d.body.type === 'Delete' && (d.body.object?.id ?? d.body.object) === url), 30_000, 'the Delete at the follower');
+    t.equal((await fetch(url, { headers: { accept: 'application/activity+json' } })).status, 404, 'gone');
+  });
+
   await t.test('a like from another server is a favourite notification', async (t) => {
     const remote = await RemoteServer.start(t);
     const rae = await remote.actor('rae');
@@ -142,7 +172,6 @@ eachDatabase('ActivityPub client-to-server', async (t, database) => {
       [['a list'], 'application/activity+json', /one JSON object/],
       [{ content: 'no type' }, 'application/activity+json', /needs a `type`/],
       [{ type: 'Person', name: 'me' }, 'application/activity+json', /neither an activity nor a post/],
-      [{ type: 'Note', content: 'nowhere' }, 'application/activity+json', /Address the post to a neighbourhood/],
       [{ type: 'Note', content: '', to: [group] }, 'application/activity+json', /no content/],
       [{ type: 'Note', content: 'x', inReplyTo: 'https://elsewhere.example/notes/1' }, 'application/activity+json', /inReplyTo names no post/],
       [{ type: 'Create', actor: `${a.url}/members/dan`, object: note }, 'application/activity+json', /actor must be the owner/],
