@@ -131,6 +131,11 @@ export function registerActors(federation: Federation<FederationData> | Federati
       if (actor.kind !== 'member') return { items: [] };
       return outboxPage(ctx, actor.member.id, cursor);
     })
+    // A member's posts are paged and not counted; the other outboxes are counted (as empty).
+    .setCounter(async (ctx, values) => {
+      const actor = await localActor(ctx.data.db, values.owner);
+      return actor && actor.kind !== 'member' ? 0 : null;
+    })
     .setFirstCursor(async (ctx, values) => ((await localActor(ctx.data.db, values.owner))?.kind === 'member' ? firstOutboxPage : null));
 
   const moderators = async (db: Database, handle: string) => {

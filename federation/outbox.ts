@@ -304,7 +304,7 @@ async function perform(ctx: Ctx, service: FederationService, viewer: Viewer, act
 }
 
 // ---------------------------------------------------------------------------------------------------
-// The routes
+// The routes: ActivityPub's, so they stay out of the API description like the ones Fedify answers.
 
 const usernameParams = { type: 'object', required: ['username'], properties: { username: { type: 'string', maxLength: 40 } } } as const;
 const errorBody = { type: 'object', required: ['error', 'message'], properties: { error: { type: 'string' }, message: { type: 'string' } } } as const;
@@ -341,7 +341,7 @@ export function clientToServer(service: FederationService): FastifyPluginAsync {
     app.post<{ Params: { username: string }; Body: unknown }>('/members/:username/outbox', {
       schema: {
         summary: 'ActivityPub C2S: post an activity (or a bare post, wrapped in Create) as the member',
-        tags: ['activitypub'],
+        hide: true,
         params: usernameParams,
         response: { 201: { type: 'object', additionalProperties: true }, ...errors },
       },
@@ -360,7 +360,7 @@ export function clientToServer(service: FederationService): FastifyPluginAsync {
     app.get<{ Params: { username: string }; Querystring: { cursor?: string } }>('/members/:username/inbox', {
       schema: {
         summary: 'ActivityPub C2S: the member’s inbox (what their home feed shows), for them alone',
-        tags: ['activitypub'],
+        hide: true,
         params: usernameParams,
         querystring: { type: 'object', properties: { cursor: { type: 'string', maxLength: 200 } } },
         response: { 200: { type: 'object', additionalProperties: true }, ...errors },

@@ -62,7 +62,7 @@ export function profilePostRoutes(service: FederationService): FastifyPluginAsyn
     app.get<{ Params: { id: number } }>('/posts/:id', {
       schema: {
         summary: 'A member’s own post: AS2 by content negotiation, else the profile it is on',
-        tags: ['activitypub'],
+        hide: true,
         params: { type: 'object', required: ['id'], properties: { id: { type: 'integer', minimum: 1, maximum: 2_147_483_647 } } },
       },
     }, async (request, reply) => {
