@@ -200,6 +200,16 @@ eachDatabase('Mastodon client API', async (t, database) => {
     t.same(since.body.map((s: { id: string }) => s.id), [ids[4], ids[3]]);
     t.same((await alice.get('/api/v1/timelines/home?limit=1')).body.map((s: { id: string }) => s.id), [ids[4]]);
     t.same((await bob.get('/api/v1/timelines/home')).body, [], 'home shows only the neighbourhoods one follows');
+    // Following without joining fills the home timeline, as it fills /api/home and the user stream.
+    const followed = await bob.post('/api/follows', { neighbourhood: 'mill-lane' });
+    t.equal(followed.status, 201);
+    const home = (await bob.get('/api/v1/timelines/home?limit=1')).body.map((s: { id: string }) => s.id);
+    t.same(home, [ids[4]], 'a followed neighbourhood is in the home timeline');
+    t.ok((await bob.get('/api/home')).body.items.length, 'as it is in the home feed');
+    const group = (await bob.get('/api/v1/accounts/lookup?acct=mill-lane')).body;
+    t.equal((await bob.get(`/api/v1/accounts/relationships?id[]=${group.id}`)).body[0].following, true, 'following is following');
+    t.equal((await bob.post(`/api/v1/accounts/${group.id}/unfollow`)).body.following, false);
+    t.same((await bob.get('/api/v1/timelines/home')).body, [], 'unfollowing from an app empties the home timeline again');
     t.same((await alice.get('/api/v1/timelines/public?remote=true')).body, []);
     t.same((await alice.get('/api/v1/timelines/tag/no%20such')).body, []);
   });
