@@ -36,7 +36,7 @@ import type { FederationData } from './actors.ts';
 import { newActivityId } from './delivery.ts';
 import { addressedNeighbourhood, knownPost, noteOf, pageOf, remoteNeighbourhoods } from './groups.ts';
 import { maxNesting, nestsDeeperThan } from './nesting.ts';
-import { publishProfilePost } from './profile-posts.ts';
+import { profilePostActivity, publishProfilePost } from './profile-posts.ts';
 import type { FederationService } from './service.ts';
 import { memberIdentifier } from './vocabulary.ts';
 
@@ -65,23 +65,38 @@ export async function createOf(ctx: Ctx, item: { thread: threads.Thread; reply?:
 }
 
 const pageSize = 20;
-const cursorText = (cursor: Cursor | undefined) => (cursor ? encodeCursor(cursor) : null);
 
 function readCursor(text: string | null | undefined): Cursor | undefined {
   if (!text) return undefined;
   const cursor = decodeCursor(text);
-  if (!cursor) throw badRequest('That cursor is not one of ours.', 'invalid_cursor');
+  if (!cursor || typeof cursor.sort !== 'string') throw badRequest('That cursor is not one of ours.', 'invalid_cursor');
   return cursor;
 }
 
 /** Fedify's name for the outbox's first page. */
 export const firstOutboxPage = 'first';
 
-/** One page of a member's outbox: their threads and replies in public neighbourhoods, newest first. */
+/**
+ * One page of a member's outbox, newest first: the Creates of their threads and replies in public
+ * neighbourhoods and of their own posts. Two lists are merged, so the cursor holds a position in each.
+ */
 export async function outboxPage(ctx: Ctx, memberId: number, cursor: string | null) {
-  const after = cursor === firstOutboxPage ? undefined : readCursor(cursor);
-  const { items, next } = await feeds.postsBy(ctx.data.db, memberId, { limit: pageSize, after });
-  return { items: await Promise.all(items.map((item) => createOf(ctx, item))), nextCursor: cursorText(next) };
+  const [inFeed, inPosts] = cursor && cursor !== firstOutboxPage ? cursor.split('.') : [];
+  const feedAfter = readCursor(inFeed);
+  const postAfter = readCursor(inPosts);
+  const { items } = await feeds.postsBy(ctx.data.db, memberId, { limit: pageSize, after: feedAfter });
+  const posts = await profilePosts.postsBy(ctx.data.db, memberId, pageSize, postAfter && { at: new Date(postAfter.sort), id: postAfter.id });
+  const merged = [
+    ...items.map((item) => ({ at: item.at, make: () => createOf(ctx, item), position: { feed: { sort: item.at.toISOString(), id: item.key } } })),
+    ...posts.map((post) => ({ at: post.created_at, make: () => profilePostActivity(ctx, post.id, 'created'), position: { post: { sort: post.created_at.toISOString(), id: post.id } } })),
+  ].sort((x, y) => y.at.getTime() - x.at.getTime()).slice(0, pageSize);
+  let next = { feed: feedAfter, post: postAfter };
+  for (const entry of merged) next = { ...next, ...entry.position };
+  const created = await Promise.all(merged.map((entry) => entry.make()));
+  return {
+    items: created.filter((activity) => activity !== null),
+    nextCursor: merged.length === pageSize ? [next.feed, next.post].map((at) => (at ? encodeCursor(at) : '')).join('.') : null,
+  };
 }
 
 /**

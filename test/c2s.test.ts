@@ -119,6 +119,7 @@ eachDatabase('ActivityPub client-to-server', async (t, database) => {
     t.equal(delivered.body.actor, actor);
     t.ok([delivered.body.to].flat().includes('as:Public') || [delivered.body.to].flat().includes('https://www.w3.org/ns/activitystreams#Public'), 'public');
     t.same([delivered.body.cc].flat(), [`${actor}/followers`], 'to the followers');
+    t.ok((await collectionIds(outbox)).some((id) => id.startsWith(`${url}#create-`)), 'its Create is in the outbox');
     const note = await getJson(url);
     t.equal(note.type, 'Note', 'served as AS2 at its URL');
     t.match(note.content, /Lovely morning/);
@@ -132,6 +133,23 @@ eachDatabase('ActivityPub client-to-server', async (t, database) => {
     t.equal((await send(outbox, ann.token, { type: 'Delete', object: url })).status, 201);
     await eventually(() => remote.received.some((d) => d.body.type === 'Delete' && (d.body.object?.id ?? d.body.object) === url), 30_000, 'the Delete at the follower');
     t.equal((await fetch(url, { headers: { accept: 'application/activity+json' } })).status, 404, 'gone');
+  });
+
+  await t.test('the outbox pages through threads, replies and own posts together', async (t) => {
+    const eve = await a.client.signUp('eve');
+    t.equal((await eve.post('/api/neighbourhoods/park-road/members')).status < 300, true, 'eve joins');
+    const posted: string[] = [];
+    for (let i = 0; i < 13; i += 1) {
+      for (const to of [[group], []]) posted.push((await send(`${a.url}/members/eve/outbox`, eve.token, { type: 'Note', content: `Note ${i}`, to })).location!);
+    }
+    const seen: string[] = [];
+    let page = await getJson((await getJson(`${a.url}/members/eve/outbox`)).first);
+    for (let pages = 0; page && pages < 5; pages += 1) {
+      seen.push(...[page.orderedItems ?? []].flat().map((item: any) => item.id));
+      page = page.next ? await getJson(page.next) : null;
+    }
+    t.equal(seen.length, 26, 'every Create once');
+    t.same(seen, [...posted].reverse(), 'newest first, across both kinds');
   });
 
   await t.test('a like from another server is a favourite notification', async (t) => {

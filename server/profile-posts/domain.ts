@@ -44,5 +44,5 @@ export async function deletePost(db: Database, viewer: Viewer, id: number): Prom
   await q.markPostDeleted(db, id);
 }
 
-/** A member's latest own posts, for their profile. */
-export const postsBy = (db: Database, authorId: number, limit: number) => q.postsBy(db, authorId, limit);
+/** A member's own posts, newest first (after a keyset position, for paging). */
+export const postsBy = (db: Database, authorId: number, limit: number, after?: { at: Date; id: number }) => q.postsBy(db, authorId, limit, after);

@@ -1,4 +1,5 @@
 // Every SQL statement about members' own (profile) posts.
+import { sql } from 'kysely';
 import type { Database } from '../database.ts';
 
 function postsWithAuthors(db: Database) {
@@ -31,11 +32,16 @@ export function markPostDeleted(db: Database, id: number) {
   return db.updateTable('profile_posts').set({ deleted_at: new Date() }).where('id', '=', id).where('deleted_at', 'is', null).execute();
 }
 
-export function postsBy(db: Database, authorId: number, limit: number) {
+// Cut to milliseconds so that a cursor, which travels as an ISO string, compares exactly.
+const postAt = sql<Date>`date_trunc('milliseconds', profile_posts.created_at)`;
+
+/** A member's posts, newest first, from after the keyset position `after` when given. */
+export function postsBy(db: Database, authorId: number, limit: number, after?: { at: Date; id: number }) {
   return postsWithAuthors(db)
     .where('profile_posts.author_id', '=', authorId)
     .where('profile_posts.deleted_at', 'is', null)
-    .orderBy('profile_posts.created_at', 'desc')
+    .$if(!!after, (qb) => qb.where((eb) => eb(eb.tuple(postAt, eb.ref('profile_posts.id')), '<', eb.tuple(after!.at, after!.id))))
+    .orderBy(postAt, 'desc')
     .orderBy('profile_posts.id', 'desc')
     .limit(limit)
     .execute();
