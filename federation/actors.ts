@@ -12,6 +12,7 @@ import { usage } from '../server/instance/queries.ts';
 import { type ActorKeyOwner, keyPairsOf } from '../server/keys/domain.ts';
 import { moderatorsOf, neighbourhoodByHandle } from '../server/neighbourhoods/domain.ts';
 import { version } from '../server/version.ts';
+import { firstOutboxPage, outboxPage } from './outbox.ts';
 import {
   groupFromNeighbourhood,
   instanceIdentifier,
@@ -121,13 +122,21 @@ export function registerActors(federation: Federation<FederationData> | Federati
     })
     .setFirstCursor(() => '0');
 
-  // Outboxes exist for every actor; the activities that fill them (posts, announces) come with later features.
+  // A member's outbox holds the Create of each of their threads and replies (see federation/outbox.ts);
+  // the others' outboxes are empty for now.
   federation
-    .setOrderedCollectionDispatcher('outbox', Activity, '/{+owner}/outbox', async (ctx, values) => {
+    .setOrderedCollectionDispatcher('outbox', Activity, '/{+owner}/outbox', async (ctx, values, cursor) => {
       const actor = await localActor(ctx.data.db, values.owner);
-      return actor ? { items: [] } : null;
+      if (!actor) return null;
+      if (actor.kind !== 'member') return { items: [] };
+      return outboxPage(ctx, actor.member.id, cursor);
     })
-    .setCounter(async (ctx, values) => ((await localActor(ctx.data.db, values.owner)) ? 0 : null));
+    // A member's posts are paged and not counted; the other outboxes are counted (as empty).
+    .setCounter(async (ctx, values) => {
+      const actor = await localActor(ctx.data.db, values.owner);
+      return actor && actor.kind !== 'member' ? 0 : null;
+    })
+    .setFirstCursor(async (ctx, values) => ((await localActor(ctx.data.db, values.owner))?.kind === 'member' ? firstOutboxPage : null));
 
   const moderators = async (db: Database, handle: string) => {
     const actor = await localActor(db, `neighbourhoods/${handle}`);

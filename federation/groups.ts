@@ -219,7 +219,7 @@ function toDate(instant: Temporal.Instant | null | undefined): Date | null {
 }
 
 /** The local (or followed remote) neighbourhood a post is addressed to, mentions, or names as audience. */
-async function addressedNeighbourhood(ctx: Ctx, post: Post): Promise<neighbourhoods.Neighbourhood | null> {
+export async function addressedNeighbourhood(ctx: Ctx, post: Post): Promise<neighbourhoods.Neighbourhood | null> {
   const candidates: URL[] = [...post.audienceIds, ...post.toIds, ...post.ccIds];
   for await (const tag of post.getTags({ suppressError: true })) if (tag instanceof Mention && tag.href) candidates.push(tag.href);
   for (const uri of candidates) {
@@ -248,7 +248,7 @@ async function authorOf(ctx: Ctx, actorUri: URL): Promise<Viewer | null> {
 }
 
 /** The post an id names: ours by its URL, or one from elsewhere by its ActivityPub id. */
-async function knownPost(ctx: Ctx, uri: URL) {
+export async function knownPost(ctx: Ctx, uri: URL) {
   const local = new RegExp(`^/(threads|replies)/(\\d+)$`).exec(uri.origin === new URL(ctx.origin).origin ? uri.pathname : '');
   if (local) {
     try {

@@ -16,6 +16,8 @@ import { fetchLimits } from './delivery.ts';
 import { contextLoader, documentLoader } from './fetching.ts';
 import { announceChange, groupHandlers, registerPosts } from './groups.ts';
 import { inboxHandlers } from './inbox.ts';
+import { clientToServer } from './outbox.ts';
+import { profilePostRoutes } from './profile-posts.ts';
 import { InboxGate } from './shedding.ts';
 import { FederationService } from './service.ts';
 import { instanceIdentifier } from './vocabulary.ts';
@@ -102,6 +104,8 @@ export default fp(async function federationPlugin(app: FastifyInstance) {
       gate,
       refusesHost: (host) => isBlockedHost(db, host, config.limitedFederation),
     }));
+    await app.register(clientToServer(app.federation));
+    await app.register(profilePostRoutes(app.federation));
     // host-meta points older clients at WebFinger (RFC 6415).
     app.get('/.well-known/host-meta', { schema: { hide: true } }, async (_request, reply) => {
       const template = `${config.publicUrl.origin}/.well-known/webfinger?resource={uri}`;

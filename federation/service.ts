@@ -8,6 +8,7 @@ import { actorById } from '../server/remote-actors/domain.ts';
 import type { FederationData } from './actors.ts';
 import { findRemoteActor, newActivityId, recipientOf, sendActivity } from './delivery.ts';
 import { answerFollow } from './inbox.ts';
+import { type ProfilePostChange, publishProfilePost } from './profile-posts.ts';
 import { memberIdentifier, neighbourhoodIdentifier } from './vocabulary.ts';
 
 export class FederationService {
@@ -27,6 +28,11 @@ export class FederationService {
   /** Queues `activity` from our actor (`members/<name>`, `neighbourhoods/<handle>` or `actor`). */
   send(identifier: string, to: Recipient | Recipient[] | 'followers', activity: Activity): Promise<void> {
     return sendActivity(this.context(), identifier, to, activity);
+  }
+
+  /** A member's own post was written, edited or deleted: their followers elsewhere are told. */
+  publishProfilePost(id: number, change: ProfilePostChange) {
+    return publishProfilePost(this.context(), id, change);
   }
 
   /** A member follows `@name@host` (or an actor URL); the follow is pending until the Accept arrives. */

@@ -112,6 +112,16 @@ export interface RepliesTable {
   removed_at: Generated<Date | null>;
 }
 
+export interface ProfilePostsTable {
+  id: Generated<number>;
+  author_id: number;
+  body_source: string;
+  body_html: string;
+  created_at: Generated<Date>;
+  edited_at: Date | null;
+  deleted_at: Date | null;
+}
+
 export interface LikesTable {
   member_id: number;
   thread_id: number | null;
@@ -316,6 +326,7 @@ export interface Tables {
   memberships: MembershipsTable;
   threads: ThreadsTable;
   replies: RepliesTable;
+  profile_posts: ProfilePostsTable;
   likes: LikesTable;
   neighbourhood_follows: NeighbourhoodFollowsTable;
   neighbourhood_sets: NeighbourhoodSetsTable;

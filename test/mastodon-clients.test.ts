@@ -77,6 +77,14 @@ eachDatabase('masto.js', async (t, database) => {
   t.equal(liked.favouritesCount, 1);
   t.equal((await alice.v1.statuses.$select(thread.id).fetch()).favourited, false, 'favourited is per member');
 
+  const edited = await alice.v1.statuses.$select(thread.id).update({ status: '@park-road Street party on Sunday\nBring a chair and something to share. #party' });
+  t.match(edited.content, /<strong>Street party on Sunday<\/strong>/, 'an edit from masto.js retitles the thread');
+  t.ok(edited.editedAt, 'and marks it edited');
+  const source = await alice.v1.statuses.$select(thread.id).source.fetch();
+  t.equal(source.text, '@park-road Street party on Sunday\n\nBring a chair and something to share. #party', 'the source is the text as written');
+  t.same((await alice.v1.statuses.$select(thread.id).history.list()).map((v) => v.createdAt), [edited.editedAt], 'the history is the current version');
+  await t.rejects(bob.v1.statuses.$select(thread.id).update({ status: 'mine now' }), 'only the author edits');
+
   const context = await alice.v1.statuses.$select(thread.id).context.fetch();
   t.same(context.ancestors, []);
   t.same(context.descendants.map((s) => s.id), [reply.id, nested.id]);
@@ -187,6 +195,9 @@ eachDatabase('megalodon', async (t, database) => {
   const context = (await carolApp.getStatusContext(thread.id)).data;
   t.same(context.descendants.map((s) => s.id), [reply.id]);
   t.same((await carolApp.getNotifications()).data.map((n) => n.type), ['favourite', 'mention']);
+  const edited = (await daveApp.editStatus(reply.id, { status: 'Seen near the mill at eight.' })).data as any;
+  t.match(edited.content, /at eight/, 'an edit from megalodon');
+  t.ok(edited.edited_at);
 
   await daveApp.deleteStatus(reply.id);
   t.same((await carolApp.getStatusContext(thread.id)).data.descendants, []);

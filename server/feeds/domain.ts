@@ -60,6 +60,11 @@ export async function homeFeed(db: Database, member: Pick<Viewer, 'id'>, filter:
   return page(db, { reader: member.id, followedBy: member.id, setId: filter.setId }, filter);
 }
 
+/** A member's own threads and replies in public neighbourhoods, newest first: their ActivityPub outbox. */
+export async function postsBy(db: Database, authorId: number, filter: FeedFilter) {
+  return page(db, { reader: null, authorId }, filter);
+}
+
 export async function instanceFeed(db: Database, filter: FeedFilter) {
   return page(db, { reader: null }, filter);
 }

@@ -12,6 +12,8 @@ export interface Scope {
   setId?: number;
   near?: { latitude: number; longitude: number; withinMetres: number };
   placeName?: string;
+  /** Only this member's own threads and replies. */
+  authorId?: number;
 }
 
 export interface ItemFilter {
@@ -31,10 +33,15 @@ export interface ItemRow {
   reply_id: number | null;
 }
 
+/** The home rule, for every home listing (pages, API, Mastodon timeline, streams): what the member follows. */
+export function followedNeighbourhoods(db: Database, memberId: number) {
+  return db.selectFrom('neighbourhood_follows').select('neighbourhood_follows.neighbourhood_id').where('neighbourhood_follows.member_id', '=', memberId);
+}
+
 function scopeIds(db: Database, scope: Scope) {
   let query = db.selectFrom('neighbourhoods').select('neighbourhoods.id').where('neighbourhoods.id', 'in', readableNeighbourhoods(db, scope.reader));
   if (scope.followedBy !== undefined) {
-    query = query.where('neighbourhoods.id', 'in', db.selectFrom('neighbourhood_follows').select('neighbourhood_id').where('member_id', '=', scope.followedBy));
+    query = query.where('neighbourhoods.id', 'in', followedNeighbourhoods(db, scope.followedBy));
   }
   if (scope.neighbourhoodId !== undefined) query = query.where('neighbourhoods.id', '=', scope.neighbourhoodId);
   if (scope.setId !== undefined) {
@@ -58,6 +65,7 @@ export async function listItems(db: Database, scope: Scope, filter: ItemFilter):
     .select([sql<'thread' | 'reply'>`'thread'`.as('type'), sql<number>`threads.id * 2`.as('item_key'), threadAt.as('at'), 'threads.id as thread_id', sql<number | null>`null::integer`.as('reply_id')])
     .where('threads.neighbourhood_id', 'in', ids)
     .where('threads.deleted_at', 'is', null)
+    .$if(scope.authorId !== undefined, (qb) => qb.where('threads.author_id', '=', scope.authorId!))
     .$if(!!kind, (qb) => qb.where('threads.kind', '=', kind!))
     .$if(!!after, (qb) => qb.where((eb) => eb(eb.tuple(threadAt, sql<number>`threads.id * 2`), '<', eb.tuple(after!.at, after!.key))))
     .orderBy('at', 'desc')
@@ -76,6 +84,7 @@ export async function listItems(db: Database, scope: Scope, filter: ItemFilter):
               .where('threads.neighbourhood_id', 'in', ids)
               .where('threads.deleted_at', 'is', null)
               .where('replies.deleted_at', 'is', null)
+              .$if(scope.authorId !== undefined, (qb) => qb.where('replies.author_id', '=', scope.authorId!))
               .$if(!!kind, (qb) => qb.where('threads.kind', '=', kind!))
               .$if(!!after, (qb) => qb.where((eb) => eb(eb.tuple(replyAt, sql<number>`replies.id * 2 + 1`), '<', eb.tuple(after!.at, after!.key))))
               .orderBy('at', 'desc')

@@ -6,9 +6,11 @@ import type { Viewer } from '../accounts/domain.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../database.ts';
 import { AppError, notFound } from '../errors.ts';
+import * as follows from '../follows/domain.ts';
 import { escapeHtml, renderMarkdown } from '../markdown.ts';
 import * as neighbourhoods from '../neighbourhoods/domain.ts';
 import * as oauth from '../oauth/domain.ts';
+import * as profilePosts from '../profile-posts/domain.ts';
 import * as threads from '../threads/domain.ts';
 import * as q from './queries.ts';
 
@@ -16,6 +18,8 @@ export interface Context {
   db: Database;
   config: Config;
   viewer: Viewer | null;
+  /** Tells a member's followers elsewhere that one of their own posts changed (federation provides it). */
+  profilePostChanged?: (id: number, change: 'created' | 'edited' | 'deleted') => Promise<unknown>;
 }
 
 /** Mastodon answers a well-formed request it cannot carry out with 422 and a sentence. */
@@ -49,13 +53,17 @@ function parseAccountId(id: string): AccountRef {
   return ref;
 }
 
-type StatusRef = { kind: 'thread' | 'reply'; id: number };
+type StatusRef = { kind: 'thread' | 'reply' | 'post'; id: number };
+const statusKinds = { 1: 'thread', 2: 'reply', 3: 'post' } as const;
 function parseStatusId(id: string): StatusRef {
   const match = q.statusIdPattern.exec(id);
   const rowId = Number(match?.[3]);
   if (!match || rowId < 1 || rowId > maxRowId) throw notFound('That status');
-  return { kind: match[2] === '1' ? 'thread' : 'reply', id: rowId };
+  return { kind: statusKinds[match[2] as '1' | '2' | '3'], id: rowId };
 }
+
+/** A member's own post is no thread: it takes no replies or likes (yet), and has no conversation around it. */
+const notForPosts = (what: string) => unprocessable(`${what} are not supported on posts on a member\u2019s profile yet.`, 'unsupported_on_profile_posts');
 
 interface Field {
   name: string;
@@ -85,11 +93,12 @@ function accountBase(config: Config) {
 }
 
 export function presentMemberAccount(config: Config, m: q.MemberAccountRow) {
-  const url = new URL(`/members/${m.username}`, config.publicUrl).href;
+  // Someone from another server (who replied or liked) is named `name@host` here, as Mastodon's acct is.
+  const url = m.ap_id ?? new URL(`/members/${m.username}`, config.publicUrl).href;
   return {
     ...accountBase(config),
     id: memberAccountId(m.id),
-    username: m.username,
+    username: m.ap_id ? m.username.split('@')[0]! : m.username,
     acct: m.username,
     display_name: m.display_name || m.username,
     group: false,
@@ -187,10 +196,13 @@ export async function statuses(ctx: Context, ids: string[]) {
   const refs = ids.map(parseStatusId);
   const pick = (kind: StatusRef['kind']) => refs.filter((r) => r.kind === kind).map((r) => r.id);
   const wanted = { threads: pick('thread'), replies: pick('reply') };
-  const rows = await q.statusRows(ctx.db, wanted, ctx.viewer?.id ?? null);
+  const rows: (q.StatusRow | Awaited<ReturnType<typeof q.postStatusRows>>[number])[] = [
+    ...(await q.statusRows(ctx.db, wanted, ctx.viewer?.id ?? null)),
+    ...(await q.postStatusRows(ctx.db, pick('post'))),
+  ];
   const people = await loadAccounts(ctx, [
     ...rows.filter((r) => r.author_id !== null).map((r) => ({ kind: 'member' as const, id: r.author_id! })),
-    ...rows.map((r) => ({ kind: 'neighbourhood' as const, id: r.neighbourhood_id })),
+    ...rows.flatMap((r) => (r.neighbourhood_id === null ? [] : [{ kind: 'neighbourhood' as const, id: r.neighbourhood_id }])),
   ]);
   const liked = ctx.viewer ? await q.likedBy(ctx.db, ctx.viewer.id, wanted) : [];
   const likedThreads = new Set(liked.map((l) => l.thread_id));
@@ -200,10 +212,10 @@ export async function statuses(ctx: Context, ids: string[]) {
     const row = byId.get(id);
     if (!row) return [];
     const author = (row.author_id !== null && people.get(memberAccountId(row.author_id))) || deletedAccount(ctx.config);
-    const neighbourhood = people.get(neighbourhoodAccountId(row.neighbourhood_id))!;
-    const url = new URL(`/${row.kind === 'thread' ? 'threads' : 'replies'}/${row.id}`, ctx.config.publicUrl).href;
+    const neighbourhood = row.neighbourhood_id === null ? null : people.get(neighbourhoodAccountId(row.neighbourhood_id))!;
+    const url = new URL(`/${{ thread: 'threads', reply: 'replies', post: 'posts' }[row.kind]}/${row.id}`, ctx.config.publicUrl).href;
     // A thread reads as its neighbourhood's mention, its title in bold, then its body, as Lemmy posts look in Mastodon.
-    const content = row.kind === 'thread'
+    const content = row.kind === 'thread' && neighbourhood
       ? `<p>${mentionLink(neighbourhood)} <strong>${escapeHtml(row.title ?? '')}</strong></p>${row.body_html}`
       : row.body_html;
     return [{
@@ -220,7 +232,7 @@ export async function statuses(ctx: Context, ids: string[]) {
       language: null,
       media_attachments: [],
       application: null,
-      mentions: [{ id: neighbourhood.id, username: neighbourhood.username, acct: neighbourhood.acct, url: neighbourhood.url }],
+      mentions: neighbourhood ? [{ id: neighbourhood.id, username: neighbourhood.username, acct: neighbourhood.acct, url: neighbourhood.url }] : [],
       tags: hashtags(`${row.title ?? ''}\n${row.body_source}`).map((name) => ({ name, url: new URL(`/tags/${encodeURIComponent(name)}`, ctx.config.publicUrl).href })),
       emojis: [],
       reblogs_count: 0,
@@ -231,14 +243,14 @@ export async function statuses(ctx: Context, ids: string[]) {
       reblog: null,
       poll: null,
       card: null,
-      favourited: row.kind === 'thread' ? likedThreads.has(row.id) : likedReplies.has(row.id),
+      favourited: row.kind === 'thread' ? likedThreads.has(row.id) : row.kind === 'reply' && likedReplies.has(row.id),
       reblogged: false,
       muted: false,
       bookmarked: false,
       pinned: false,
       filtered: [],
       /** The source as written, for redrafting; Mastodon sends it only when a status is deleted. */
-      source: row.kind === 'thread' ? `@${neighbourhood.acct} ${row.title}\n\n${row.body_source}` : row.body_source,
+      source: row.kind === 'thread' && neighbourhood ? `@${neighbourhood.acct} ${row.title}\n\n${row.body_source}` : row.body_source,
     }];
   });
 }
@@ -336,6 +348,7 @@ export async function createStatus(ctx: Context, viewer: Viewer, input: NewStatu
   if (input.poll) throw unprocessable('Polls are not supported.', 'unsupported_poll');
   if (input.in_reply_to_id) {
     const target = parseStatusId(input.in_reply_to_id);
+    if (target.kind === 'post') throw notForPosts('Replies');
     // A deleted post keeps its place in the tree but takes no new replies from apps, as in Mastodon.
     await statusById(ctx, input.in_reply_to_id);
     const parent = target.kind === 'thread' ? { threadId: target.id } : await threads.replyById(ctx.db, target.id).then((r) => ({ threadId: r.thread_id, parentId: r.id }));
@@ -344,10 +357,10 @@ export async function createStatus(ctx: Context, viewer: Viewer, input: NewStatu
   }
   const neighbourhood = await mentionedNeighbourhood(ctx, text);
   if (!neighbourhood) {
-    throw unprocessable(
-      'Mention a neighbourhood (@handle) to start a thread there; posts on your own profile are not supported yet.',
-      'no_neighbourhood',
-    );
+    // A status that mentions no neighbourhood is the member's own post, on their profile.
+    const post = await profilePosts.createPost(ctx.db, viewer, text);
+    await ctx.profilePostChanged?.(post.id, 'created');
+    return statusById(ctx, await q.postStatusIdOf(ctx.db, post.id));
   }
   const { title, body } = threadFromText(text, neighbourhood.handle, ctx.config.domain);
   if (!title) throw unprocessable('Write a first line after the neighbourhood: it becomes the thread\u2019s title.', 'invalid_title');
@@ -355,10 +368,59 @@ export async function createStatus(ctx: Context, viewer: Viewer, input: NewStatu
   return (await statusesOf(ctx, { threads: [thread.id], replies: [] }))[0]!;
 }
 
+/**
+ * An edit from an app: the text is read as it was written, so a thread's first line (after the
+ * neighbourhood's mention) is its title again and the rest its body; a reply's text is its body.
+ */
+export async function editStatus(ctx: Context, viewer: Viewer, id: string, input: { status?: string; media_ids?: unknown; poll?: unknown }): Promise<Status> {
+  const current = await statusById(ctx, id);
+  const text = input.status ?? '';
+  if (!text.trim()) throw unprocessable("Validation failed: Text can't be blank", 'invalid_body');
+  if (Array.isArray(input.media_ids) ? input.media_ids.length : input.media_ids) throw unprocessable('Media attachments are not supported yet.', 'unsupported_media');
+  if (input.poll) throw unprocessable('Polls are not supported.', 'unsupported_poll');
+  const ref = parseStatusId(id);
+  if (ref.kind === 'post') {
+    await profilePosts.editPost(ctx.db, viewer, ref.id, text);
+    await ctx.profilePostChanged?.(ref.id, 'edited');
+  } else if (ref.kind === 'thread') {
+    const handle = current.mentions[0]!.acct;
+    const { title, body } = threadFromText(text, handle, ctx.config.domain);
+    if (!title) throw unprocessable('Keep a first line: it is the thread\u2019s title.', 'invalid_title');
+    await threads.editThread(ctx.db, viewer, ref.id, { title, body });
+  } else {
+    await threads.editReply(ctx.db, viewer, ref.id, text);
+  }
+  return statusById(ctx, id);
+}
+
+/** What an app shows in its edit box: the text as written. */
+export async function statusSource(ctx: Context, id: string) {
+  const status = await statusById(ctx, id);
+  return { id: status.id, text: status.source, spoiler_text: status.spoiler_text };
+}
+
+/** Earlier versions are not kept: the history is the version there is now, as Mastodon shows an unedited status. */
+export async function statusHistory(ctx: Context, id: string) {
+  const status = await statusById(ctx, id);
+  return [{
+    content: status.content,
+    spoiler_text: status.spoiler_text,
+    sensitive: status.sensitive,
+    created_at: status.edited_at ?? status.created_at,
+    account: status.account,
+    poll: null,
+    media_attachments: [],
+    emojis: [],
+  }];
+}
+
 export async function deleteStatus(ctx: Context, viewer: Viewer, id: string): Promise<Status> {
   const status = await statusById(ctx, id);
   const ref = parseStatusId(id);
-  if (ref.kind === 'thread') await threads.deleteThread(ctx.db, viewer, ref.id);
+  if (ref.kind === 'post') {
+    await profilePosts.deletePost(ctx.db, viewer, ref.id);
+    await ctx.profilePostChanged?.(ref.id, 'deleted');
+  } else if (ref.kind === 'thread') await threads.deleteThread(ctx.db, viewer, ref.id);
   else await threads.deleteReply(ctx.db, viewer, ref.id);
   return status;
 }
@@ -366,6 +428,7 @@ export async function deleteStatus(ctx: Context, viewer: Viewer, id: string): Pr
 export async function favourite(ctx: Context, viewer: Viewer, id: string, liked: boolean): Promise<Status> {
   await statusById(ctx, id);
   const ref = parseStatusId(id);
+  if (ref.kind === 'post') throw notForPosts('Likes');
   await threads.like(ctx.db, viewer, ref.kind === 'thread' ? { threadId: ref.id } : { replyId: ref.id }, liked);
   return statusById(ctx, id);
 }
@@ -374,6 +437,7 @@ export async function favourite(ctx: Context, viewer: Viewer, id: string, liked:
 export async function context(ctx: Context, id: string) {
   await statusById(ctx, id);
   const ref = parseStatusId(id);
+  if (ref.kind === 'post') return { ancestors: [], descendants: [] };
   const threadId = ref.kind === 'thread' ? ref.id : (await threads.replyById(ctx.db, ref.id)).thread_id;
   const tree = await q.replyTree(ctx.db, threadId);
   const children = new Map<number | null, number[]>();
@@ -424,11 +488,11 @@ export async function accountStatuses(ctx: Context, id: string, page: Page & { e
 
 export async function relationships(ctx: Context, viewer: Viewer, ids: string[]) {
   const refs = ids.map((id) => ({ id, ref: accountRef(id) }));
-  const groups = refs.filter((r) => r.ref?.kind === 'neighbourhood').map((r) => r.ref!.id);
-  const joined = new Set((await q.membershipsOf(ctx.db, viewer.id, groups)).map((m) => m.neighbourhood_id));
+  // Following is what fills the home timeline, as on the home page and the user stream.
+  const followed = new Set(await follows.followedIds(ctx.db, viewer.id));
   return refs.map(({ id, ref }) => ({
     id,
-    following: ref?.kind === 'neighbourhood' && joined.has(ref.id),
+    following: ref?.kind === 'neighbourhood' && followed.has(ref.id),
     showing_reblogs: true,
     notifying: false,
     languages: null,
@@ -445,7 +509,7 @@ export async function relationships(ctx: Context, viewer: Viewer, ids: string[])
   }));
 }
 
-/** Following a neighbourhood is joining it; unfollowing is leaving. */
+/** Following a neighbourhood is joining it (which follows it too); unfollowing is leaving and unfollowing. */
 export async function follow(ctx: Context, viewer: Viewer, id: string, following: boolean) {
   const ref = parseAccountId(id);
   await accountById(ctx, id);
@@ -454,7 +518,10 @@ export async function follow(ctx: Context, viewer: Viewer, id: string, following
   }
   const { handle } = await neighbourhoods.neighbourhoodById(ctx.db, ref.id);
   if (following) await neighbourhoods.join(ctx.db, viewer, handle);
-  else await neighbourhoods.leave(ctx.db, viewer, handle);
+  else {
+    await neighbourhoods.leave(ctx.db, viewer, handle);
+    await follows.unfollow(ctx.db, viewer, ref.id).catch(unlessNotFound);
+  }
   return (await relationships(ctx, viewer, [id]))[0]!;
 }
 

@@ -12,6 +12,7 @@
 // 1 of status kind, 10 of the status's row id, 10 of the acting member (0 when the status says who).
 import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
 import type { Database, Tables } from '../database.ts';
+import { followedNeighbourhoods } from '../feeds/queries.ts';
 import { type Reader, readableNeighbourhoods } from '../feeds/visibility.ts';
 
 const millis = (column: string) => sql<string>`lpad(floor(extract(epoch from ${sql.ref(column)}) * 1000)::bigint::text, 13, '0')`;
@@ -19,11 +20,14 @@ const pad10 = (column: string) => sql<string>`lpad(${sql.ref(column)}::text, 10,
 const threadStatusId = sql<string>`${millis('threads.created_at')} || '1' || ${pad10('threads.id')}`;
 const replyStatusId = sql<string>`${millis('replies.created_at')} || '2' || ${pad10('replies.id')}`;
 
-export const statusIdPattern = /^(\d{13})([12])(\d{10})$/;
+const postStatusId = sql<string>`${millis('profile_posts.created_at')} || '3' || ${pad10('profile_posts.id')}`;
+
+/** The kind digit: 1 thread, 2 reply, 3 a member's own (profile) post. */
+export const statusIdPattern = /^(\d{13})([123])(\d{10})$/;
 
 export interface StatusFilter {
-  /** Home: the neighbourhoods this member belongs to. */
-  memberOf?: number;
+  /** Home: the neighbourhoods this member follows. */
+  followedBy?: number;
   neighbourhoodId?: number;
   authorId?: number;
   /** A hashtag without its `#`: letters, digits and underscores only. */
@@ -52,11 +56,7 @@ export async function statusIds(db: Database, filter: StatusFilter, page: IdPage
       eb('threads.deleted_at', 'is', null),
       eb('threads.neighbourhood_id', 'in', readableNeighbourhoods(db, filter.reader ?? null)),
     ];
-    if (filter.memberOf !== undefined) {
-      conditions.push(
-        eb('threads.neighbourhood_id', 'in', eb.selectFrom('memberships').select('memberships.neighbourhood_id').where('memberships.member_id', '=', filter.memberOf)),
-      );
-    }
+    if (filter.followedBy !== undefined) conditions.push(eb('threads.neighbourhood_id', 'in', followedNeighbourhoods(db, filter.followedBy)));
     if (filter.neighbourhoodId !== undefined) conditions.push(eb('threads.neighbourhood_id', '=', filter.neighbourhoodId));
     return conditions;
   };
@@ -87,7 +87,20 @@ export async function statusIds(db: Database, filter: StatusFilter, page: IdPage
       if (filter.text) conditions.push(eb('replies.body_source', 'ilike', `%${escapeLike(filter.text)}%`));
       return eb.and(conditions);
     });
-  const all = filter.threadsOnly ? threads : threads.unionAll(replies);
+  // A member's own posts are in no neighbourhood: they show on their account, in public and in search.
+  const inProfiles = filter.neighbourhoodId === undefined && filter.followedBy === undefined;
+  const posts = db
+    .selectFrom('profile_posts')
+    .select(postStatusId.as('status_id'))
+    .where((eb) => {
+      const conditions: Expression<SqlBool>[] = [eb('profile_posts.deleted_at', 'is', null)];
+      if (!inProfiles) conditions.push(sql<boolean>`false`);
+      if (filter.authorId !== undefined) conditions.push(eb('profile_posts.author_id', '=', filter.authorId));
+      if (filter.tag) conditions.push(eb('profile_posts.body_source', '~*', hashtagPattern(filter.tag)));
+      if (filter.text) conditions.push(eb('profile_posts.body_source', 'ilike', `%${escapeLike(filter.text)}%`));
+      return eb.and(conditions);
+    });
+  const all = (filter.threadsOnly ? threads : threads.unionAll(replies)).unionAll(posts);
   const rows = await db
     .selectFrom(all.as('s'))
     .select('s.status_id')
@@ -163,12 +176,41 @@ export async function statusRows(db: Database, refs: { threads: number[]; replie
 
 export type StatusRow = Awaited<ReturnType<typeof statusRows>>[number];
 
+/** Members' own posts as statuses, in the shape of `statusRows` (no neighbourhood, no parent, no likes). */
+export function postStatusRows(db: Database, ids: number[]) {
+  return db
+    .selectFrom('profile_posts')
+    .select([
+      postStatusId.as('status_id'),
+      sql<'post'>`'post'`.as('kind'),
+      'profile_posts.id',
+      'profile_posts.author_id',
+      sql<null>`null`.as('neighbourhood_id'),
+      sql<null>`null`.as('title'),
+      'profile_posts.body_source',
+      'profile_posts.body_html',
+      sql<number>`0`.as('like_count'),
+      sql<number>`0`.as('reply_count'),
+      'profile_posts.created_at',
+      'profile_posts.edited_at',
+      sql<null>`null`.as('parent_status_id'),
+      sql<null>`null`.as('parent_author_id'),
+    ])
+    .where('profile_posts.id', 'in', ids.length ? ids : [-1])
+    .where('profile_posts.deleted_at', 'is', null)
+    .execute();
+}
+
 /** A post's status id, deleted or not: what a deletion tells apps to take away. */
 export async function statusIdOf(db: Database, ref: { kind: 'thread' | 'reply'; id: number }): Promise<string | undefined> {
   const row = ref.kind === 'thread'
     ? await db.selectFrom('threads').select(threadStatusId.as('status_id')).where('threads.id', '=', ref.id).executeTakeFirst()
     : await db.selectFrom('replies').select(replyStatusId.as('status_id')).where('replies.id', '=', ref.id).executeTakeFirst();
   return row?.status_id;
+}
+
+export async function postStatusIdOf(db: Database, id: number): Promise<string> {
+  return (await db.selectFrom('profile_posts').select(postStatusId.as('status_id')).where('id', '=', id).executeTakeFirstOrThrow()).status_id;
 }
 
 /** Every reply of a thread (deleted ones too: they still join the tree), for context views. */
@@ -197,6 +239,7 @@ const memberColumns = (eb: ExpressionBuilder<Tables, 'members'>) => [
   'members.username',
   'members.display_name',
   'members.bio',
+  'members.ap_id',
   'members.created_at',
   eb
     .selectFrom('memberships')
@@ -204,7 +247,8 @@ const memberColumns = (eb: ExpressionBuilder<Tables, 'members'>) => [
     .whereRef('memberships.member_id', '=', 'members.id')
     .as('following_count'),
   sql<number>`(select count(*) from threads where threads.author_id = members.id and threads.deleted_at is null)
-    + (select count(*) from replies where replies.author_id = members.id and replies.deleted_at is null)`.as('statuses_count'),
+    + (select count(*) from replies where replies.author_id = members.id and replies.deleted_at is null)
+    + (select count(*) from profile_posts where profile_posts.author_id = members.id and profile_posts.deleted_at is null)`.as('statuses_count'),
   sql<Date | null>`greatest(
     (select max(created_at) from threads where threads.author_id = members.id and threads.deleted_at is null),
     (select max(created_at) from replies where replies.author_id = members.id and replies.deleted_at is null))`.as('last_status_at'),
@@ -258,15 +302,6 @@ export async function searchAccounts(db: Database, text: string, limit: number) 
     .limit(limit)
     .execute();
   return { memberIds: members.map((m) => m.id), neighbourhoodIds: neighbourhoods.map((n) => n.id) };
-}
-
-export function membershipsOf(db: Database, memberId: number, neighbourhoodIds: number[]) {
-  return db
-    .selectFrom('memberships')
-    .select('neighbourhood_id')
-    .where('member_id', '=', memberId)
-    .where('neighbourhood_id', 'in', neighbourhoodIds.length ? neighbourhoodIds : [-1])
-    .execute();
 }
 
 export type NotificationType = 'mention' | 'favourite';

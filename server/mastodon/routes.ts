@@ -80,7 +80,12 @@ const mastodonRoutes: FastifyPluginAsync = async (app) => {
     oauth.requireAccess(request.access, oauthScope, needsMember ?? false);
   });
 
-  const ctx = (request: FastifyRequest): mastodon.Context => ({ db: app.db, config: app.config, viewer: request.access?.viewer ?? null });
+  const ctx = (request: FastifyRequest): mastodon.Context => ({
+    db: app.db,
+    config: app.config,
+    viewer: request.access?.viewer ?? null,
+    profilePostChanged: (id, change) => app.federation.publishProfilePost(id, change),
+  });
   const viewerOf = (request: FastifyRequest) => request.access!.viewer!;
   const base = app.config.publicUrl;
 
@@ -300,7 +305,7 @@ const mastodonRoutes: FastifyPluginAsync = async (app) => {
   app.post<{ Body: { status?: string; in_reply_to_id?: string | number; visibility?: string; media_ids?: unknown; poll?: unknown } }>('/api/v1/statuses', {
     config: { oauthScope: 'write:statuses', needsMember: true },
     schema: {
-      summary: 'Post: mention a neighbourhood to start a thread there, or reply with in_reply_to_id',
+      summary: 'Post: mention a neighbourhood to start a thread there, reply with in_reply_to_id, or else post on your profile',
       tags: ['mastodon'],
       body: {
         type: 'object',
@@ -329,6 +334,51 @@ const mastodonRoutes: FastifyPluginAsync = async (app) => {
   app.get<{ Params: { id: string } }>('/api/v1/statuses/:id', {
     schema: { summary: 'A thread or reply as a status', tags: ['mastodon'], params: idParams, response: { 200: statusSchema, ...errors } },
   }, async (request) => mastodon.publicStatus(await mastodon.statusById(ctx(request), request.params.id)));
+
+  app.put<{ Params: { id: string }; Body: { status?: string; media_ids?: unknown; poll?: unknown } }>('/api/v1/statuses/:id', {
+    config: { oauthScope: 'write:statuses', needsMember: true },
+    schema: {
+      summary: 'Edit your thread or reply (the thread\u2019s first line is its title)',
+      tags: ['mastodon'],
+      params: idParams,
+      body: {
+        type: 'object',
+        properties: {
+          status: { type: 'string', maxLength: 20_000 },
+          spoiler_text: { type: 'string', maxLength: 500 },
+          sensitive: flag,
+          language: { type: ['string', 'null'], maxLength: 20 },
+        },
+      },
+      response: { 200: statusSchema, ...errors },
+    },
+  }, async (request) => {
+    const edited = await mastodon.editStatus(ctx(request), viewerOf(request), request.params.id, {
+      ...request.body,
+      media_ids: request.body.media_ids ?? (request.body as Record<string, unknown>)['media_ids[]'],
+    });
+    request.log.info({ status: edited.id }, 'status edited from an app');
+    return mastodon.publicStatus(edited);
+  });
+
+  app.get<{ Params: { id: string } }>('/api/v1/statuses/:id/source', {
+    config: { oauthScope: 'read:statuses', needsMember: true },
+    schema: {
+      summary: 'The text of a status as written, for editing',
+      tags: ['mastodon'],
+      params: idParams,
+      response: { 200: open({ id: str, text: str, spoiler_text: str }), ...errors },
+    },
+  }, async (request) => mastodon.statusSource(ctx(request), request.params.id));
+
+  app.get<{ Params: { id: string } }>('/api/v1/statuses/:id/history', {
+    schema: {
+      summary: 'A status\u2019s versions (only the current one is kept)',
+      tags: ['mastodon'],
+      params: idParams,
+      response: { 200: { type: 'array', items: open({ content: str, created_at: str, account: accountSchema }) }, ...errors },
+    },
+  }, async (request) => mastodon.statusHistory(ctx(request), request.params.id));
 
   app.delete<{ Params: { id: string } }>('/api/v1/statuses/:id', {
     config: { oauthScope: 'write:statuses', needsMember: true },
@@ -362,13 +412,13 @@ const mastodonRoutes: FastifyPluginAsync = async (app) => {
   app.get<{ Querystring: PageQuery }>('/api/v1/timelines/home', {
     config: { oauthScope: 'read:statuses', needsMember: true },
     schema: {
-      summary: 'Threads and replies in the neighbourhoods the member belongs to',
+      summary: 'Threads and replies in the neighbourhoods the member follows (as the home feed and the user stream)',
       tags: ['mastodon'],
       querystring: { type: 'object', properties: pageQuery },
       response: timelineResponse,
     },
   }, async (request, reply) =>
-    paged(request, reply, (await mastodon.timeline(ctx(request), { memberOf: viewerOf(request).id }, capped(request.query))).map(mastodon.publicStatus)),
+    paged(request, reply, (await mastodon.timeline(ctx(request), { followedBy: viewerOf(request).id }, capped(request.query))).map(mastodon.publicStatus)),
   );
 
   app.get<{ Querystring: PageQuery & { local?: boolean; remote?: boolean; only_media?: boolean } }>('/api/v1/timelines/public', {

@@ -3,6 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { sessionCookie } from '../accounts/authentication.ts';
 import * as accounts from '../accounts/domain.ts';
 import { notFound } from '../errors.ts';
+import * as profilePosts from '../profile-posts/domain.ts';
 import * as threads from '../threads/domain.ts';
 import { loginPage, memberPage, pendingPage, registerPage } from './account-views.ts';
 import { cookieOptions } from './csrf.ts';
@@ -61,7 +62,8 @@ const accountPages: FastifyPluginAsync = async (app) => {
   }, async (request, reply) => {
     const member = await accounts.memberByUsername(app.db, request.params.username);
     if (!member || member.status !== 'active') throw notFound('That member');
-    return send(reply, memberPage(context(request, reply), member, await threads.threadsByAuthor(app.db, member.id, 20, request.viewer)));
+    const [recent, posts] = [await threads.threadsByAuthor(app.db, member.id, 20, request.viewer), await profilePosts.postsBy(app.db, member.id, 20)];
+    return send(reply, memberPage(context(request, reply), member, recent, posts));
   });
 };
 

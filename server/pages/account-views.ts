@@ -1,9 +1,10 @@
 // Pages about people: joining, logging in, and a member's profile.
 import type { Member } from '../accounts/domain.ts';
+import type { ProfilePost } from '../profile-posts/domain.ts';
 import type { Thread } from '../threads/domain.ts';
 import { when } from './format.ts';
 import { errorSummary, field } from './forms.ts';
-import { html } from './html.ts';
+import { html, trusted } from './html.ts';
 import { csrfField, page, type PageContext } from './layout.ts';
 import { threadSummary } from './neighbourhood-views.ts';
 
@@ -37,7 +38,7 @@ export function pendingPage(ctx: PageContext) {
   return page(ctx, 'Almost there', html`<h1>Almost there</h1><p>Your account is waiting for an admin to approve it. You can log in once they have.</p>`);
 }
 
-export function memberPage(ctx: PageContext, member: Member, threads: Thread[]) {
+export function memberPage(ctx: PageContext, member: Member, threads: Thread[], posts: ProfilePost[]) {
   const name = member.display_name || member.username;
   return page(ctx, name, html`
 <header class="page-head">
@@ -46,6 +47,13 @@ export function memberPage(ctx: PageContext, member: Member, threads: Thread[]) 
   <p class="meta">Neighbour since ${when(member.created_at, ctx.locale, 'date')}</p>
 </header>
 ${member.bio ? html`<section aria-labelledby="bio-heading"><h2 id="bio-heading">About</h2><p class="bio">${member.bio}</p></section>` : null}
+${posts.length ? html`<section aria-labelledby="own-posts-heading">
+  <h2 id="own-posts-heading">Posts</h2>
+  <ol class="thread-list">${posts.map((p) => html`<li id="post-${p.id}"><article>
+    <div class="body">${trusted(p.body_html)}</div>
+    <p class="meta"><a href="/posts/${p.id}">${when(p.created_at, ctx.locale, 'date')}</a>${p.edited_at ? ' · edited' : null}</p>
+  </article></li>`)}</ol>
+</section>` : null}
 <section aria-labelledby="posts-heading">
   <h2 id="posts-heading">Recent threads</h2>
   ${threads.length ? html`<ol class="thread-list">${threads.map((t) => threadSummary(ctx, t, true))}</ol>` : html`<p>No threads yet.</p>`}
