@@ -140,7 +140,7 @@ export interface Figure {
 
 /** Prints a figure and appends it to the run's results file (BENCH_RESULTS), if any. */
 export function report(figure: Figure) {
-  console.log(`  ${figure.name.padEnd(58)} ${format(figure.value).padStart(10)} ${figure.unit}${figure.target ? `   (target ${figure.target})` : ''}${figure.note ? `   ${figure.note}` : ''}`);
+  console.log(`  ${figure.name.padEnd(72)} ${format(figure.value).padStart(10)} ${figure.unit}${figure.target ? `   (target ${figure.target})` : ''}${figure.note ? `   ${figure.note}` : ''}`);
   if (process.env.BENCH_RESULTS) appendFileSync(process.env.BENCH_RESULTS, `${JSON.stringify(figure)}\n`);
 }
 
