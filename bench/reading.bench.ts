@@ -109,5 +109,7 @@ try {
 } finally {
   await admin.end();
   await server.stop();
-  await database.drop();
+  // BENCH_KEEP_DATABASE=1 leaves the grown database for EXPLAIN by hand.
+  if (process.env.BENCH_KEEP_DATABASE) console.log(`  kept ${database.url}`);
+  else await database.drop();
 }
