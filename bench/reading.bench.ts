@@ -44,14 +44,14 @@ try {
     if (threads) {
       await admin.query(`insert into threads (neighbourhood_id, author_id, kind, title, body_source, body_html, created_at, last_activity_at)
         select n.ids[1 + g % array_length(n.ids, 1)], m.ids[1 + g % array_length(m.ids, 1)], 'discussion', 'Seeded thread ' || g, 'Body of ' || g, '<p>Body of ' || g || '</p>',
-               now() - (g % 31536000) * interval '1 second', now() - (g % 31536000) * interval '1 second'
+               date_trunc('milliseconds', now()) - (g % 31536000) * interval '1 second', date_trunc('milliseconds', now()) - (g % 31536000) * interval '1 second'
         from generate_series(1, $1) g,
              (select array_agg(id) as ids from neighbourhoods where handle <> 'bench') n,
              (select array_agg(id) as ids from members) m`, [threads]);
     }
     if (replies) {
       await admin.query(`insert into replies (thread_id, author_id, body_source, body_html, created_at)
-        select t.lo + g % (t.hi - t.lo), m.ids[1 + g % array_length(m.ids, 1)], 'Reply ' || g, '<p>Reply ' || g || '</p>', now() - (g % 31536000) * interval '1 second'
+        select t.lo + g % (t.hi - t.lo), m.ids[1 + g % array_length(m.ids, 1)], 'Reply ' || g, '<p>Reply ' || g || '</p>', date_trunc('milliseconds', now()) - (g % 31536000) * interval '1 second'
         from generate_series(1, $1) g,
              (select min(id) as lo, max(id) as hi from threads where id <> ${threadId}) t,
              (select array_agg(id) as ids from members) m`, [replies]);
