@@ -10,7 +10,7 @@ import { callJson } from '../test/processes.ts';
 import { freshDatabase, load, measureCpu, quick, report, type RequestSpec, sampleMemory, startBenchServer } from './lib.ts';
 import { SimulatedRemotes } from './remote.ts';
 
-const total = Number(process.env.BENCH_INBOUND ?? (quick ? 3000 : 20_000));
+const total = Number(process.env.BENCH_INBOUND ?? (quick ? 1000 : 20_000));
 const actors = quick ? 50 : 200;
 const AS = 'https://www.w3.org/ns/activitystreams';
 const database = await freshDatabase();
