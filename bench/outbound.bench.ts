@@ -51,7 +51,7 @@ try {
       await new Promise((r) => setTimeout(r, 100));
     }
   };
-  await waitUntil(async () => (await queued()) >= posts * 2, 120_000);
+  await waitUntil(async () => (await queued()) >= posts * 2, 300_000);
 
   const received = () => remotes.reduce((sum, r) => sum + r.received, 0);
   const started = performance.now();
