@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { callJson } from '../test/processes.ts';
-import { freshDatabase, load, measureCpu, quick, report, type RequestSpec, sampleMemory, startBenchServer } from './lib.ts';
+import { databaseCommits, freshDatabase, load, measureCpu, quick, report, type RequestSpec, sampleMemory, startBenchServer } from './lib.ts';
 import { SimulatedRemotes } from './remote.ts';
 
 const total = Number(process.env.BENCH_INBOUND ?? (quick ? 1000 : 20_000));
@@ -34,6 +34,7 @@ try {
   // Signed before the run, so the load generator's signing does not compete with the server for the CPU.
   const requests: RequestSpec[] = Array.from({ length: total }, (_, i) => follow(i));
 
+  const commitsBefore = await databaseCommits(database.url);
   const memory = sampleMemory(web.child.pid!);
   const cpu = await measureCpu(web.child.pid!, database.url);
   const result = await load(web.url, 32, 600, (i) => requests[i] ?? null);
@@ -44,6 +45,8 @@ try {
   report({ name: 'inbound: activities accepted', value: result.perSecond, unit: '/s', note: `p99 ${result.latency.p99.toFixed(1)} ms, median ${result.latency.median.toFixed(1)} ms` });
   report({ name: 'inbound: accepted per CPU-second (server + database)', value: total / used, unit: '/CPU-s', target: '≥ 1,000', limit: 'limit: RSA-2048 verify, cached key' });
   report({ name: 'inbound: p99 latency at 32 senders', value: result.latency.p99, unit: 'ms', target: '< 100' });
+  const commitsAccepted = await databaseCommits(database.url);
+  report({ name: 'inbound: database transactions per accepted activity', value: (commitsAccepted - commitsBefore) / total, unit: '' });
   report({ name: 'inbound: peak RSS of the web process', value: peak, unit: 'MB', target: '< 300' });
 
   // The worker handles the backlog: each Follow stored, an Accept queued and delivered to the sender's server.
@@ -62,6 +65,7 @@ try {
   await admin.end();
   report({ name: 'inbound: activities handled by a worker (incl. Accept sent)', value: total / seconds, unit: '/s', note: `${remotes.received - received} Accepts delivered; includes worker start-up` });
   report({ name: 'inbound: handled per CPU-second (worker + database)', value: total / workerUsed, unit: '/CPU-s' });
+  report({ name: 'inbound: database transactions per handled activity', value: ((await databaseCommits(database.url)) - commitsAccepted) / total, unit: '' });
   report({ name: 'inbound: peak RSS of the worker process', value: workerMemory.stop(), unit: 'MB', target: '< 300' });
 } finally {
   await worker?.stop();

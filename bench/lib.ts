@@ -166,6 +166,20 @@ export async function databaseCpuSeconds(databaseUrl: string): Promise<number> {
   }
 }
 
+/** Transactions committed in `databaseUrl` so far (each statement outside a transaction counts as one). */
+export async function databaseCommits(databaseUrl: string): Promise<number> {
+  // Backends report their counts at most once a second.
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query('select xact_commit from pg_stat_database where datname = $1', [new URL(databaseUrl).pathname.slice(1)]);
+    return Number(rows[0]?.xact_commit ?? 0);
+  } finally {
+    await client.end();
+  }
+}
+
 /** CPU seconds of a server process and of its database backends, from now until `stop`. */
 export async function measureCpu(pid: number, databaseUrl: string) {
   const start = cpuSeconds(pid) + (await databaseCpuSeconds(databaseUrl));

@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { callJson } from '../test/processes.ts';
-import { freshDatabase, measureCpu, quick, report, sampleMemory, startBenchServer } from './lib.ts';
+import { databaseCommits, freshDatabase, measureCpu, quick, report, sampleMemory, startBenchServer } from './lib.ts';
 import { SimulatedRemotes } from './remote.ts';
 
 const servers = Number(process.env.BENCH_SERVERS ?? (quick ? 10 : 25));
@@ -54,6 +54,7 @@ try {
   await waitUntil(async () => (await queued()) >= posts * 2, 300_000);
 
   const received = () => remotes.reduce((sum, r) => sum + r.received, 0);
+  const commitsBefore = await databaseCommits(database.url);
   const started = performance.now();
   worker = await startBenchServer(database.url, { ROLE: 'worker', QUEUE_POLL_MS: '50' });
   const ready = performance.now();
@@ -65,6 +66,7 @@ try {
   console.log(`outbound: ${posts} threads to followers on ${servers} servers (${actorsPerServer} actors each) = ${expected} signed deliveries (PostgreSQL)`);
   report({ name: 'outbound: deliveries from the queue (after worker start)', value: expected / ((last - ready) / 1000), unit: '/s', note: `worker start-up ${((ready - started) / 1000).toFixed(1)} s not counted` });
   report({ name: 'outbound: deliveries per CPU-second (worker + database)', value: expected / used, unit: '/CPU-s', target: '≥ 1,000', limit: 'limit: RSA-2048 sign, cached key' });
+  report({ name: 'outbound: database transactions per delivery', value: ((await databaseCommits(database.url)) - commitsBefore) / expected, unit: '' });
   report({ name: 'outbound: peak RSS of the worker process', value: memory.stop(), unit: 'MB', target: '< 300' });
   if (received() !== expected) console.log(`  note: ${received()} deliveries received, ${expected} expected`);
 } finally {
