@@ -8,10 +8,10 @@ import { root } from '../test/processes.ts';
 import { cpuSeconds, load, quick, report, type RequestSpec, sampleMemory } from './lib.ts';
 import { SimulatedRemotes } from './remote.ts';
 
-const total = Number(process.env.BENCH_INBOUND ?? (quick ? 1000 : 20_000));
+const total = Number(process.env.BENCH_INBOUND ?? (quick ? 500 : 20_000));
 const actors = quick ? 50 : 200;
 const servers = Number(process.env.BENCH_SERVERS ?? (quick ? 10 : 25));
-const posts = Number(process.env.BENCH_POSTS ?? (quick ? 50 : 200));
+const posts = Number(process.env.BENCH_POSTS ?? (quick ? 25 : 200));
 const AS = 'https://www.w3.org/ns/activitystreams';
 
 const child = spawn(process.execPath, ['bench/bare-fedify.ts'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });

@@ -10,7 +10,7 @@ import { callJson } from '../test/processes.ts';
 import { databaseCommits, freshDatabase, load, measureCpu, quick, report, type RequestSpec, sampleMemory, startBenchServer } from './lib.ts';
 import { SimulatedRemotes } from './remote.ts';
 
-const total = Number(process.env.BENCH_INBOUND ?? (quick ? 1000 : 20_000));
+const total = Number(process.env.BENCH_INBOUND ?? (quick ? 500 : 20_000));
 const actors = quick ? 50 : 200;
 const AS = 'https://www.w3.org/ns/activitystreams';
 const database = await freshDatabase();
@@ -55,7 +55,7 @@ try {
   const backlog = async () => Number((await admin.query('select count(*) as n from federation_jobs')).rows[0].n);
   const received = remotes.received;
   const started = performance.now();
-  worker = await startBenchServer(database.url, { ROLE: 'worker', QUEUE_POLL_MS: '50' });
+  worker = await startBenchServer(database.url, { ROLE: 'worker' });
   const workerMemory = sampleMemory(worker.child.pid!);
   const workerCpu = await measureCpu(worker.child.pid!, database.url);
   const deadline = started + 600_000;

@@ -11,7 +11,7 @@ import { SimulatedRemotes } from './remote.ts';
 
 const servers = Number(process.env.BENCH_SERVERS ?? (quick ? 10 : 25));
 const actorsPerServer = 5;
-const posts = Number(process.env.BENCH_POSTS ?? (quick ? 50 : 200));
+const posts = Number(process.env.BENCH_POSTS ?? (quick ? 25 : 200));
 const expected = posts * 2 * servers;
 const database = await freshDatabase();
 const remotes = await Promise.all(Array.from({ length: servers }, () => new SimulatedRemotes().start()));
@@ -56,7 +56,7 @@ try {
   const received = () => remotes.reduce((sum, r) => sum + r.received, 0);
   const commitsBefore = await databaseCommits(database.url);
   const started = performance.now();
-  worker = await startBenchServer(database.url, { ROLE: 'worker', QUEUE_POLL_MS: '50' });
+  worker = await startBenchServer(database.url, { ROLE: 'worker' });
   const ready = performance.now();
   const memory = sampleMemory(worker.child.pid!);
   const cpu = await measureCpu(worker.child.pid!, database.url);
