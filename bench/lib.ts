@@ -11,7 +11,7 @@ import { type ServerProcess, startServer } from '../test/processes.ts';
 export const quick = /^(1|true|yes)$/i.test(process.env.BENCH_QUICK ?? '');
 export const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-/** A fresh PostgreSQL database for one benchmark; `drop` removes it. */
+/** A fresh PostgreSQL database for one benchmark; `drop` removes it. (test/helpers.ts has its twin, but importing it starts tap.) */
 export async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `square_mile_bench_${randomBytes(5).toString('hex')}`;
   const admin = async (text: string) => {
@@ -46,7 +46,7 @@ export async function startBenchServer(databaseUrl: string, env: Record<string, 
   });
 }
 
-export const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
 /** Samples a process's resident memory every 100 ms until stopped; gives the peak in MB. */
 export function sampleMemory(pid: number) {
@@ -134,7 +134,7 @@ export interface Figure {
   unit: string;
   target?: string;
   limit?: string;
-  /** What this figure is per: work done per CPU-second of the server and database, where measured. */
+  /** Context printed beside the figure (latency spread, counts). */
   note?: string;
 }
 
