@@ -70,7 +70,7 @@ try {
   report({ name: 'outbound: peak RSS of the worker process', value: memory.stop(), unit: 'MB', target: '< 300' });
   if (received() !== expected) console.log(`  note: ${received()} deliveries received, ${expected} expected`);
 } finally {
-  await admin.end();
+  await admin.end().catch(() => {});
   await worker?.stop();
   await web.stop();
   await Promise.all(remotes.map((r) => r.stop()));

@@ -107,7 +107,7 @@ try {
     report({ name: `growth: ${route.name}, per-CPU throughput grown/small`, value: grown[route.name]!.perCpu / small[route.name]!.perCpu, unit: '×', target: '≥ 0.8' });
   }
 } finally {
-  await admin.end();
+  await admin.end().catch(() => {});
   await server.stop();
   // BENCH_KEEP_DATABASE=1 leaves the grown database for EXPLAIN by hand.
   if (process.env.BENCH_KEEP_DATABASE) console.log(`  kept ${database.url}`);
