@@ -1,26 +1,14 @@
 // Websocket fan-out: how long from a post being accepted to its arrival at every one of many subscribers.
-// The server runs as its own process (as in production); the subscribers share this one.
-//   BENCH_SUBSCRIBERS (default 1000), BENCH_POSTS (default 30),
-//   BENCH_DATABASE_URL: an empty PostgreSQL database to use; without it the embedded database is used.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// The server runs as its own process (as in production) on a fresh PostgreSQL database; the subscribers
+// share this one. BENCH_SUBSCRIBERS (default 1000), BENCH_FANOUT_POSTS (default 30, quick 10).
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
-import { startServer } from '../test/processes.ts';
+import { freshDatabase, quick, report, sampleMemory, startBenchServer, summary } from './lib.ts';
 
 const subscribers = Number(process.env.BENCH_SUBSCRIBERS ?? 1000);
-const posts = Number(process.env.BENCH_POSTS ?? 30);
-const databaseUrl = process.env.BENCH_DATABASE_URL;
-const dataDir = mkdtempSync(join(tmpdir(), 'sm-bench-'));
-
-const server = await startServer({
-  PORT: '0',
-  PUBLIC_URL: 'http://bench.test',
-  LOG_LEVEL: 'info',
-  DATA_DIR: dataDir,
-  ...(databaseUrl && { DATABASE_URL: databaseUrl }),
-});
+const posts = Number(process.env.BENCH_FANOUT_POSTS ?? (quick ? 10 : 30));
+const database = await freshDatabase();
+const server = await startBenchServer(database.url);
 
 async function call(path: string, body: unknown, token?: string) {
   const response = await fetch(`${server.url}${path}`, {
@@ -32,11 +20,6 @@ async function call(path: string, body: unknown, token?: string) {
   return response.json() as Promise<any>;
 }
 
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
-const summary = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return { median: quantile(sorted, 0.5).toFixed(1), p99: quantile(sorted, 0.99).toFixed(1), max: sorted[sorted.length - 1]!.toFixed(1) };
-};
 
 try {
   await call('/api/accounts', { username: 'poster', password: 'a long enough password' });
@@ -67,6 +50,7 @@ try {
     );
   }
 
+  const memory = sampleMemory(server.child.pid!);
   const fromAccepted: number[] = [];
   const lastArrival: number[] = [];
   const postDurations: number[] = [];
@@ -86,11 +70,15 @@ try {
   }
   for (const socket of sockets) socket.terminate();
 
-  console.log(`fan-out to ${subscribers} websocket subscribers, ${posts} posts, ${databaseUrl ? 'PostgreSQL' : 'embedded PGlite'}, node ${process.version}`);
-  console.log('  post accepted (HTTP 201) in ms       ', summary(postDurations));
-  console.log('  each delivery after acceptance, ms   ', summary(fromAccepted));
-  console.log('  last subscriber reached after send, ms', summary(lastArrival));
+  console.log(`fan-out to ${subscribers} websocket subscribers, ${posts} posts (PostgreSQL)`);
+  const accepted = summary(postDurations);
+  const delivered = summary(fromAccepted);
+  report({ name: 'live: post accepted (HTTP 201), median', value: accepted.median, unit: 'ms', note: `p99 ${accepted.p99.toFixed(1)} ms` });
+  report({ name: `live: delivery to each of ${subscribers} subscribers after acceptance, median`, value: delivered.median, unit: 'ms', target: '≤ 25' });
+  report({ name: `live: delivery to each of ${subscribers} subscribers after acceptance, p99`, value: delivered.p99, unit: 'ms', target: '≤ 100' });
+  report({ name: 'live: last subscriber reached after the post was sent, median', value: summary(lastArrival).median, unit: 'ms' });
+  report({ name: 'live: peak RSS of the server process', value: memory.stop(), unit: 'MB', target: '< 300' });
 } finally {
   await server.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  await database.drop();
 }

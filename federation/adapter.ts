@@ -82,7 +82,8 @@ function claimedHosts(headers: FastifyRequest['headers'], body: Buffer): string[
   } catch {
     // Not JSON: Fedify refuses it with its own message.
   }
-  return hosts;
+  // Usually one host twice: each is one database lookup per activity.
+  return [...new Set(hosts)];
 }
 
 export interface FederationHookOptions<T> {

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { hashToken, type Viewer } from '../accounts/domain.ts';
 import type { Database, ThreadKind } from '../database.ts';
-import { AppError, badRequest, notFound } from '../errors.ts';
+import { badRequest, notFound } from '../errors.ts';
 import * as follows from '../follows/domain.ts';
 import type { Cursor } from '../http.ts';
 import * as neighbourhoods from '../neighbourhoods/domain.ts';
@@ -22,24 +22,16 @@ export interface FeedFilter {
   after?: Cursor;
 }
 
-const isMissing = (error: unknown) => error instanceof AppError && error.status === 404;
-
-/** Loads each listed thread and reply; one removed between the listing and the load is simply left out. */
+/** Loads the listed threads and replies (two queries); one removed between the listing and the load is left out. */
 async function hydrate(db: Database, rows: q.ItemRow[]): Promise<FeedItem[]> {
-  const items = await Promise.all(
-    rows.map(async (row): Promise<FeedItem | null> => {
-      try {
-        const thread = await threads.threadById(db, row.thread_id);
-        if (row.type === 'thread') return { type: 'thread', key: row.item_key, at: row.at, thread };
-        const reply = await threads.replyById(db, row.reply_id!);
-        return reply.deleted_at ? null : { type: 'reply', key: row.item_key, at: row.at, thread, reply };
-      } catch (error) {
-        if (isMissing(error)) return null;
-        throw error;
-      }
-    }),
-  );
-  return items.filter((item) => item !== null);
+  const posts = await threads.postsByIds(db, rows.map((row) => row.thread_id), rows.flatMap((row) => (row.reply_id === null ? [] : [row.reply_id])));
+  return rows.flatMap((row): FeedItem[] => {
+    const thread = posts.threads.get(row.thread_id);
+    if (!thread) return [];
+    if (row.type === 'thread') return [{ type: 'thread', key: row.item_key, at: row.at, thread }];
+    const reply = posts.replies.get(row.reply_id!);
+    return reply && !reply.deleted_at ? [{ type: 'reply', key: row.item_key, at: row.at, thread, reply }] : [];
+  });
 }
 
 async function page(db: Database, scope: q.Scope, filter: FeedFilter) {

@@ -52,13 +52,18 @@ function scopeIds(db: Database, scope: Scope) {
   return query;
 }
 
-// Timestamps are cut to milliseconds so that a cursor, which travels as an ISO string, compares exactly.
-const threadAt = sql<Date>`date_trunc('milliseconds', threads.created_at)`;
-const replyAt = sql<Date>`date_trunc('milliseconds', replies.created_at)`;
+// Posts keep their time to the millisecond (a trigger cuts it on write, migration 0013), so a cursor, which
+// travels as an ISO string, compares exactly. Each branch orders by its table's own columns, which an index
+// serves; (created_at, id) orders as (at, item_key) does, since item keys grow with ids.
+const threadAt = sql<Date>`threads.created_at`;
+const replyAt = sql<Date>`replies.created_at`;
 
 export async function listItems(db: Database, scope: Scope, filter: ItemFilter): Promise<ItemRow[]> {
   const ids = scopeIds(db, scope);
   const { after, kind, limit } = filter;
+  // Item key 2n (thread n) is below the cursor's key k when n < ceil(k / 2); 2n + 1 (reply n) when n < floor(k / 2).
+  const threadBefore = after && Math.ceil(after.key / 2);
+  const replyBefore = after && Math.floor(after.key / 2);
   // Each branch is ordered and limited on its own first, so neither reads more than one page.
   const threadBranch = db
     .selectFrom('threads')
@@ -67,9 +72,9 @@ export async function listItems(db: Database, scope: Scope, filter: ItemFilter):
     .where('threads.deleted_at', 'is', null)
     .$if(scope.authorId !== undefined, (qb) => qb.where('threads.author_id', '=', scope.authorId!))
     .$if(!!kind, (qb) => qb.where('threads.kind', '=', kind!))
-    .$if(!!after, (qb) => qb.where((eb) => eb(eb.tuple(threadAt, sql<number>`threads.id * 2`), '<', eb.tuple(after!.at, after!.key))))
-    .orderBy('at', 'desc')
-    .orderBy('item_key', 'desc')
+    .$if(!!after, (qb) => qb.where((eb) => eb(eb.tuple(eb.ref('threads.created_at'), eb.ref('threads.id')), '<', eb.tuple(after!.at, threadBefore!))))
+    .orderBy('threads.created_at', 'desc')
+    .orderBy('threads.id', 'desc')
     .limit(limit);
   const threadItems = db.selectFrom(threadBranch.as('thread_items')).selectAll();
   const items = filter.threadsOnly
@@ -86,9 +91,9 @@ export async function listItems(db: Database, scope: Scope, filter: ItemFilter):
               .where('replies.deleted_at', 'is', null)
               .$if(scope.authorId !== undefined, (qb) => qb.where('replies.author_id', '=', scope.authorId!))
               .$if(!!kind, (qb) => qb.where('threads.kind', '=', kind!))
-              .$if(!!after, (qb) => qb.where((eb) => eb(eb.tuple(replyAt, sql<number>`replies.id * 2 + 1`), '<', eb.tuple(after!.at, after!.key))))
-              .orderBy('at', 'desc')
-              .orderBy('item_key', 'desc')
+              .$if(!!after, (qb) => qb.where((eb) => eb(eb.tuple(eb.ref('replies.created_at'), eb.ref('replies.id')), '<', eb.tuple(after!.at, replyBefore!))))
+              .orderBy('replies.created_at', 'desc')
+              .orderBy('replies.id', 'desc')
               .limit(limit)
               .as('reply_items'),
           )

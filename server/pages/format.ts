@@ -11,10 +11,27 @@ export interface Locale {
   timeZone: string;
 }
 
+/**
+ * Building an Intl formatter costs far more than using one (and ICU's allocations fragment the native heap),
+ * so pages reuse them: one per language, style and time zone. Keys come from request headers and cookies,
+ * so the cache is bounded and simply starts afresh when full.
+ */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function dateFormat(language: string, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  const key = `${language}|${JSON.stringify(options)}`;
+  let format = formatters.get(key);
+  if (!format) {
+    if (formatters.size >= 500) formatters.clear();
+    format = new Intl.DateTimeFormat(language, options);
+    formatters.set(key, format);
+  }
+  return format;
+}
+
 export function isTimeZone(name: string | undefined): name is string {
   if (!name || name.length > 64) return false;
   try {
-    new Intl.DateTimeFormat('en', { timeZone: name });
+    dateFormat('en', { timeZone: name });
     return true;
   } catch {
     return false;
@@ -38,7 +55,7 @@ export function localeOf(request: FastifyRequest): Locale {
 
 /** A `<time>` element: readable text on the server, the exact instant for the page script to refine. */
 export function when(date: Date, locale: Locale, style: 'date' | 'full' = 'full'): Html {
-  const text = new Intl.DateTimeFormat(locale.language, {
+  const text = dateFormat(locale.language, {
     dateStyle: style === 'date' ? 'medium' : 'full',
     ...(style === 'full' && { timeStyle: 'short' }),
     timeZone: locale.timeZone,
@@ -58,7 +75,7 @@ export function distance(metres: number, locale: Locale): string {
 
 function wallClock(at: number, timeZone: string) {
   const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', {
+    dateFormat('en-US', {
       timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
     })
       .formatToParts(new Date(at))

@@ -210,6 +210,12 @@ function inTreeOrder(replies: Reply[]): (Reply & { depth: number })[] {
   return ordered;
 }
 
+/** Threads and replies by id, in one query each; deleted threads are left out. */
+export async function postsByIds(db: Database, threadIds: readonly number[], replyIds: readonly number[]) {
+  const [threads, replies] = await Promise.all([q.findThreads(db, [...new Set(threadIds)]), q.findReplies(db, replyIds)]);
+  return { threads: new Map(threads.map((t) => [t.id, t])), replies: new Map(replies.map((r) => [r.id, r])) };
+}
+
 export async function replyById(db: Database, id: number): Promise<Reply> {
   const reply = await q.findReply(db, id);
   if (!reply) throw notFound('That reply');

@@ -80,6 +80,15 @@ export function findReply(db: Database, id: number) {
   return repliesWithAuthors(db).where('replies.id', '=', id).executeTakeFirst();
 }
 
+/** Several threads (not deleted) and replies at once, for listings that would otherwise load them one by one. */
+export function findThreads(db: Database, ids: readonly number[]) {
+  return ids.length ? threadsWithAuthors(db).where('threads.id', 'in', ids).where('threads.deleted_at', 'is', null).execute() : Promise.resolve([]);
+}
+
+export function findReplies(db: Database, ids: readonly number[]) {
+  return ids.length ? repliesWithAuthors(db).where('replies.id', 'in', ids).execute() : Promise.resolve([]);
+}
+
 export function repliesOf(db: Database, threadId: number) {
   return repliesWithAuthors(db).where('replies.thread_id', '=', threadId).orderBy('replies.created_at').orderBy('replies.id').execute();
 }

@@ -1,0 +1,112 @@
+// Every hot query has an index: the queries behind reading a thread, the home and public feeds, a
+// neighbourhood's thread list, the directory, the inbox's repeat and key lookups, remote actors and the
+// job queue are captured as the application runs them, then EXPLAIN ANALYZEd on a seeded database. A test
+// fails on a sequential scan of a large table (with enable_seqscan off, one remains only where no index
+// serves), and on a scan that reads far more rows than a page needs.
+// PostgreSQL only: PGlite runs the same SQL, but the planner's choices on a real server are what matter here.
+import { type CompiledQuery, Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import t from 'tap';
+import { type Database, migrate, type Tables } from '../server/database.ts';
+import * as directory from '../server/directory/domain.ts';
+import * as feeds from '../server/feeds/domain.ts';
+import * as queue from '../server/queue/queries.ts';
+import * as remoteActors from '../server/remote-actors/domain.ts';
+import * as threads from '../server/threads/domain.ts';
+import { postgresForTest } from './helpers.ts';
+
+const largeTables = ['threads', 'replies', 'members', 'remote_actors', 'neighbourhoods', 'neighbourhood_follows', 'federation_kv', 'federation_jobs', 'remote_follows', 'memberships'];
+/** More rows than any page of these listings needs; the seeded tables hold tens of thousands. */
+const rowsPerScan = 2_000;
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  'Actual Rows'?: number;
+  'Actual Loops'?: number;
+  Plans?: PlanNode[];
+}
+
+function problems(node: PlanNode, found: string[] = []): string[] {
+  const table = node['Relation Name'];
+  if (table && largeTables.includes(table)) {
+    if (node['Node Type'] === 'Seq Scan') found.push(`sequential scan of ${table}`);
+    const rows = (node['Actual Rows'] ?? 0) * (node['Actual Loops'] ?? 1);
+    if (rows > rowsPerScan) found.push(`${node['Node Type']} of ${table}${node['Index Name'] ? ` (${node['Index Name']})` : ''} reads ${rows} rows`);
+  }
+  for (const child of node.Plans ?? []) problems(child, found);
+  return found;
+}
+
+t.test('hot queries use indexes and read about a page', async (t) => {
+  const database = await postgresForTest(t);
+  if (!database) return;
+  const pool = new pg.Pool({ connectionString: database.url, max: 2 });
+  const captured: CompiledQuery[] = [];
+  const db: Database = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }), log: (event) => void captured.push(event.query) });
+  t.teardown(() => db.destroy());
+  await migrate(db);
+
+  // 1,000 neighbourhoods (a member follows 500), 2,000 remote authors, 20,000 threads and 40,000 replies, a
+  // thread of 50, key-value rows and queued jobs; inserted with triggers off (no live events).
+  const seed = [
+    `set session_replication_role = replica`,
+    `insert into members (username, username_key, password_hash) values ('reader', 'reader', 'x')`,
+    `insert into neighbourhoods (handle, handle_key, name, name_key, place_name, latitude, longitude)
+       select 'n' || g, 'n' || g, 'Neighbourhood ' || g, 'neighbourhood ' || g, 'Place ' || (g % 50), 51 + (g % 100) / 100.0, -1 + (g % 70) / 100.0 from generate_series(1, 1000) g`,
+    `insert into neighbourhood_follows (member_id, neighbourhood_id) select 1, g from generate_series(1, 1000, 2) g`,
+    `insert into remote_actors (uri, host, handle, type, inbox, shared_inbox)
+       select 'https://r' || (g % 100) || '.example/users/u' || g, 'r' || (g % 100) || '.example', 'u' || g || '@r' || (g % 100) || '.example', 'Person',
+              'https://r' || (g % 100) || '.example/users/u' || g || '/inbox', 'https://r' || (g % 100) || '.example/inbox' from generate_series(1, 2000) g`,
+    `insert into members (username, username_key, ap_id) select 'u' || g, 'u' || g, 'https://r' || (g % 100) || '.example/users/u' || g from generate_series(1, 2000) g`,
+    `insert into threads (neighbourhood_id, author_id, kind, title, body_source, body_html, created_at, last_activity_at)
+       select 1 + g % 1000, 2 + g % 2000, 'discussion', 'T' || g, 'b', '<p>b</p>', now() - g * interval '1 minute', now() - g * interval '1 minute' from generate_series(1, 20000) g`,
+    `insert into replies (thread_id, author_id, body_source, body_html, created_at)
+       select 1 + g % 20000, 2 + g % 2000, 'r', '<p>r</p>', now() - g * interval '30 seconds' from generate_series(1, 40000) g`,
+    `insert into replies (thread_id, author_id, body_source, body_html) select 7, 2, 'r', '<p>r</p>' from generate_series(1, 49)`,
+    `insert into federation_kv (key, value) select '["_fedify","activityIdempotence","https://r.example/a/' || g || '"]', 'true' from generate_series(1, 20000) g`,
+    `insert into federation_jobs (message, run_at) select '{}', now() + g * interval '1 second' from generate_series(1, 20000) g`,
+    `set session_replication_role = origin`,
+    `analyze`,
+  ];
+  for (const statement of seed) await pool.query(statement);
+
+  const hot: [string, () => Promise<unknown>][] = [
+    ['a thread with its replies', () => threads.threadWithReplies(db, null, 7)],
+    ['the home feed of a member following 500 neighbourhoods', () => feeds.homeFeed(db, { id: 1 }, { limit: 20 })],
+    ['the next page of the home feed', () => feeds.homeFeed(db, { id: 1 }, { limit: 20, after: { sort: new Date(Date.now() - 3600_000).toISOString(), id: 1001 } })],
+    ['the public feed', () => feeds.instanceFeed(db, { limit: 20 })],
+    ['a neighbourhood\u2019s threads', () => threads.listThreads(db, null, 'n7', { limit: 20 })],
+    ['a neighbourhood\u2019s feed', () => feeds.neighbourhoodFeed(db, 'n7', { limit: 20 })],
+    ['the directory, searched by name', () => directory.findInDirectory(db, { search: 'neighbourhood 12', limit: 20 })],
+    ['the directory, near a point', () => directory.findInDirectory(db, { near: { latitude: 51.5, longitude: -0.5 }, withinMetres: 5000, limit: 20 })],
+    ['an inbox repeat lookup, or a cached key by key id (a key–value row by key)', () => queue.getValue(db, '["_fedify","activityIdempotence","https://r.example/a/77"]')],
+    ['a remote actor by id', () => remoteActors.actorByUri(db, 'https://r7.example/users/u7')],
+    ['a remote actor by handle', () => remoteActors.actorByHandle(db, 'u7@r7.example')],
+    ['a queue claim', () => queue.claimJob(db, 60_000)],
+  ];
+  for (const [name, run] of hot) {
+    await t.test(name, async (t) => {
+      captured.length = 0;
+      await run();
+      const queries = [...captured];
+      t.ok(queries.length > 0, 'it runs SQL');
+      const client = await pool.connect();
+      try {
+        await client.query('begin');
+        await client.query('set local enable_seqscan = off');
+        for (const query of queries) {
+          if (!/^\s*(select|with|update|delete)/i.test(query.sql)) continue;
+          const { rows } = await client.query(`explain (analyze, format json) ${query.sql}`, query.parameters as unknown[]);
+          const plan = (rows[0]['QUERY PLAN'] as { Plan: PlanNode }[])[0]!.Plan;
+          const found = problems(plan);
+          t.same(found, [], `${query.sql.slice(0, 100)}…`, found.length ? { plan: JSON.stringify(plan, null, 1).slice(0, 4000) } : {});
+        }
+      } finally {
+        await client.query('rollback');
+        client.release();
+      }
+    });
+  }
+});
