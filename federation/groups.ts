@@ -31,6 +31,7 @@ import { LanguageString } from '@fedify/vocab-runtime';
 import { Temporal } from '@js-temporal/polyfill';
 import type { Viewer } from '../server/accounts/domain.ts';
 import { remoteMember } from '../server/accounts/domain.ts';
+import type { StoredAttachment } from '../server/database.ts';
 import { AppError, badRequest } from '../server/errors.ts';
 import type { RemoteNeighbourhoods } from '../server/follows/domain.ts';
 import { actorByUri } from '../server/remote-actors/domain.ts';
@@ -241,14 +242,14 @@ async function addressedNeighbourhood(ctx: Ctx, post: Post): Promise<neighbourho
 }
 
 /** The member row for a remote actor, fetched (and cached) the first time. */
-async function authorOf(ctx: Ctx, actorUri: URL): Promise<Viewer | null> {
+export async function authorOf(ctx: Ctx, actorUri: URL): Promise<Viewer | null> {
   const actor = await rememberRemoteActor(ctx, actorUri);
   if (!actor) return null;
   return remoteMember(ctx.data.db, { apId: actor.uri, handle: actor.handle ?? `${actor.uri.split('/').pop()}@${actor.host}`, displayName: actor.name });
 }
 
 /** The post an id names: ours by its URL, or one from elsewhere by its ActivityPub id. */
-async function knownPost(ctx: Ctx, uri: URL) {
+export async function knownPost(ctx: Ctx, uri: URL) {
   const local = new RegExp(`^/(threads|replies)/(\\d+)$`).exec(uri.origin === new URL(ctx.origin).origin ? uri.pathname : '');
   if (local) {
     try {
@@ -262,11 +263,12 @@ async function knownPost(ctx: Ctx, uri: URL) {
 }
 
 async function remoteDetails(post: Post) {
-  const attachments: { url: string; mediaType: string | null; name: string | null }[] = [];
+  const attachments: StoredAttachment[] = [];
   for await (const item of post.getAttachments({ suppressError: true })) {
     const href = item instanceof Link ? item.href : item && 'url' in item ? (item.url instanceof URL ? item.url : (item.url as Link | null)?.href) : null;
     if (!href || !/^https?:$/.test(href.protocol)) continue;
-    attachments.push({ url: href.href, mediaType: (item as Image).mediaType ?? null, name: item instanceof Image ? (item.name?.toString() ?? null) : null });
+    const type = (item.constructor as typeof APObject).typeId.href.split('#').pop()!;
+    attachments.push({ url: href.href, mediaType: (item as Image).mediaType ?? null, name: item instanceof Link ? null : (item.name?.toString() ?? null), type });
     if (attachments.length >= 20) break;
   }
   const content = post.content;
@@ -523,18 +525,20 @@ export function remoteNeighbourhoods(service: FederationService): RemoteNeighbou
   };
 }
 
-async function setVote(ctx: InboxContext<FederationData>, vote: Activity, liked: boolean) {
+/** A Like (up) or Dislike (down) from another server, or (`on` false) its Undo, counted on the post. */
+async function setVote(ctx: InboxContext<FederationData>, vote: Activity, direction: 1 | -1, on: boolean) {
   if (!vote.objectId || !vote.actorId) return;
   const known = await knownPost(ctx, vote.objectId);
   if (!known) return;
   await tolerant(ctx, vote, async () => {
     const voter = await authorOf(ctx, vote.actorId!);
     if (!voter) return;
-    await threads.like(ctx.data.db, voter, 'thread' in known ? { threadId: known.thread.id } : { replyId: known.reply.id }, liked);
+    await threads.vote(ctx.data.db, voter, 'thread' in known ? { threadId: known.thread.id } : { replyId: known.reply.id }, direction, on);
   });
 }
 
-undoHandlers.set(Like.typeId.href, (ctx, like) => setVote(ctx, like, false));
+undoHandlers.set(Like.typeId.href, (ctx, like) => setVote(ctx, like, 1, false));
+undoHandlers.set(Dislike.typeId.href, (ctx, dislike) => setVote(ctx, dislike, -1, false));
 
 const on = <T extends Activity>(type: InboxHandler<T>['type'], handle: InboxHandler<T>['handle']) => ({ type, handle }) as unknown as InboxHandler;
 
@@ -543,9 +547,8 @@ export const groupHandlers: InboxHandler[] = [
   on(Update, onUpdate),
   on(Delete, onDelete),
   on(Announce, onAnnounce),
-  on(Like, (ctx, like) => setVote(ctx, like, true)),
-  // We count likes only; a dislike is accepted and not counted (documented in docs/federation.md).
-  on(Dislike, async () => {}),
+  on(Like, (ctx, like) => setVote(ctx, like, 1, true)),
+  on(Dislike, (ctx, dislike) => setVote(ctx, dislike, -1, true)),
 ];
 
 /** Our threads and replies as AS2 documents at their canonical URLs (HTML is served there otherwise). */

@@ -121,6 +121,7 @@ export async function statusRows(db: Database, refs: { threads: number[]; replie
       'threads.body_source',
       'threads.body_html',
       'threads.like_count',
+      'threads.attachments',
       'threads.reply_count',
       'threads.created_at',
       'threads.edited_at',
@@ -146,6 +147,7 @@ export async function statusRows(db: Database, refs: { threads: number[]; replie
       'replies.body_source',
       'replies.body_html',
       'replies.like_count',
+      'replies.attachments',
       sql<number>`(select count(*)::integer from replies as child where child.parent_id = replies.id and child.deleted_at is null)`.as('reply_count'),
       'replies.created_at',
       'replies.edited_at',
@@ -183,6 +185,7 @@ export async function likedBy(db: Database, memberId: number, refs: { threads: n
     .selectFrom('likes')
     .select(['thread_id', 'reply_id'])
     .where('member_id', '=', memberId)
+    .where('direction', '=', 1)
     .where((eb) =>
       eb.or([
         eb('thread_id', 'in', refs.threads.length ? refs.threads : [-1]),
@@ -343,6 +346,7 @@ export async function notifications(
       ])
       .where('threads.author_id', '=', member.id)
       .where('threads.deleted_at', 'is', null)
+      .where('likes.direction', '=', 1)
       .where('likes.member_id', '<>', member.id);
     const replyLikes = db
       .selectFrom('likes')
@@ -356,6 +360,7 @@ export async function notifications(
       ])
       .where('replies.author_id', '=', member.id)
       .where('replies.deleted_at', 'is', null)
+      .where('likes.direction', '=', 1)
       .where('likes.member_id', '<>', member.id);
     all = all.unionAll(threadLikes).unionAll(replyLikes);
   }
