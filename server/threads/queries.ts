@@ -122,7 +122,7 @@ const countColumn = (direction: VoteDirection) => (direction === 1 ? 'like_count
 
 /**
  * Gives one member's vote on a post `direction` (a like, or a dislike from another server), or with
- * `on` false takes back their vote in that direction; keeps the post's counts in step and returns them.
+ * `on` false takes back their vote; keeps the post's counts in step and returns them.
  */
 export function setVote(db: Database, memberId: number, target: LikeTarget, direction: VoteDirection, on: boolean) {
   const table = 'thread_id' in target ? 'threads' : 'replies';
@@ -148,9 +148,9 @@ export function setVote(db: Database, memberId: number, target: LikeTarget, dire
         }
       }
     } else {
-      const removed = await trx.deleteFrom('likes').where('member_id', '=', memberId).where(column, '=', targetId)
-        .where('direction', '=', direction).returning('member_id').executeTakeFirst();
-      if (removed) steps[countColumn(direction)] = -1;
+      // Lemmy undoes a dislike as `Undo(Like)`: taking a vote back takes it back whichever way it went.
+      const removed = await trx.deleteFrom('likes').where('member_id', '=', memberId).where(column, '=', targetId).returning('direction').executeTakeFirst();
+      if (removed) steps[countColumn(removed.direction)] = -1;
     }
     return trx
       .updateTable(table)
