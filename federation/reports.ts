@@ -28,22 +28,35 @@ const maxFlagObjects = 20;
  * Flags carry no category (Lemmy, Mastodon and Mbin send text only). Ours start with the category's name,
  * so it survives the trip between two servers of ours; otherwise a word of the text may tell it.
  */
-function categoryOf(text: string): ReportCategory {
-  const named = /^\s*(spam|harassment|illegal|rules|other)\b/i.exec(text);
-  if (named) return named[1]!.toLowerCase() as ReportCategory;
-  if (/\bspam/i.test(text)) return 'spam';
-  if (/\bharass/i.test(text)) return 'harassment';
-  if (/\billegal/i.test(text)) return 'illegal';
-  return 'other';
+function categoryOf(text: string): { category: ReportCategory; reason: string } {
+  const named = /^\s*(spam|harassment|illegal|rules|other)\s*(?::\s*|$)/i.exec(text);
+  if (named) return { category: named[1]!.toLowerCase() as ReportCategory, reason: text.slice(named[0].length) };
+  const category = /\bspam/i.test(text) ? 'spam' : /\bharass/i.test(text) ? 'harassment' : /\billegal/i.test(text) ? 'illegal' : 'other';
+  return { category, reason: text };
+}
+
+/**
+ * Lemmy's `Resolve` (of a Flag), which ActivityStreams lacks: an Activity that names itself so. Fedify
+ * clones what it signs with `new this.constructor`, so the name survives signing.
+ */
+class Resolve extends Activity {
+  static override get typeId() {
+    return new URL(`${AS}#Resolve`);
+  }
+
+  override async toJsonLd(options?: Parameters<Activity['toJsonLd']>[0]): Promise<unknown> {
+    const json = (await super.toJsonLd(options)) as Record<string, unknown>;
+    if ('type' in json) json.type = 'Resolve';
+    return json;
+  }
 }
 
 const flagText = (category: ReportCategory, reason: string) => `${category[0]!.toUpperCase()}${category.slice(1)}${reason ? `: ${reason}` : ''}`;
 
 async function onFlag(ctx: InboxContext<FederationData>, flag: Flag) {
   if (!flag.id || !flag.actorId) return;
-  const text = (flag.content ?? flag.summary)?.toString().trim() ?? '';
-  const reason = text.replace(/<[^>]*>/g, '');
-  const input = { category: categoryOf(reason), reason, apId: flag.id.href };
+  const text = (flag.content ?? flag.summary)?.toString().replace(/<[^>]*>/g, '').trim() ?? '';
+  const input = { ...categoryOf(text), apId: flag.id.href };
   const posts: moderation.ReportTarget[] = [];
   const accounts: moderation.ReportTarget[] = [];
   for (const id of flag.objectIds.slice(0, maxFlagObjects)) {
@@ -147,14 +160,8 @@ export async function answerReport(ctx: Ctx, report: moderation.Report): Promise
   if (!reporter) return;
   const identifier = report.neighbourhood && !report.neighbourhood_ap_id ? neighbourhoodIdentifier(report.neighbourhood) : instanceIdentifier;
   const actor = ctx.getActorUri(identifier);
-  const resolve = await Activity.fromJsonLd({
-    '@context': AS,
-    id: new URL(`/reports/${report.id}/resolved`, ctx.origin).href,
-    type: 'Resolve',
-    actor: actor.href,
-    to: [reporter.uri],
-    object: { id: report.ap_id, type: 'Flag', actor: reporter.uri },
-  }, { documentLoader: ctx.documentLoader, contextLoader: ctx.contextLoader });
+  const flag = new Flag({ id: new URL(report.ap_id), actor: new URL(reporter.uri) });
+  const resolve = new Resolve({ id: new URL(`/reports/${report.id}/resolved`, ctx.origin), actor, object: flag, to: new URL(reporter.uri) });
   await sendActivity(ctx, identifier, recipientOf(reporter), resolve);
 }
 

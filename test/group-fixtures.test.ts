@@ -3,21 +3,11 @@
 // threads), signed by its actor and delivered to the neighbourhood's inbox, become threads, replies,
 // events, edits, deletions, votes up and down, and attachments shown. The table in docs/federation.md
 // lists each fixture.
-import { readFile } from 'node:fs/promises';
 import { eachDatabase } from './helpers.ts';
 
 type Test = import('tap').Test;
 import { startInstance } from './instances.ts';
-import { eventually, postSigned, RemoteServer } from './remote-server.ts';
-
-const fixtures = new URL('../../shared/fixtures/fediverse/', import.meta.url);
-const AS = ['https://www.w3.org/ns/activitystreams', 'https://w3id.org/security/v1'];
-const standards = /^https?:\/\/(www\.w3\.org|w3id\.org|purl\.archive\.org|schema\.org)$/;
-
-async function fixture(path: string): Promise<any> {
-  const json = JSON.parse(await readFile(new URL(path, fixtures), 'utf8'));
-  return '@context' in json ? json : { '@context': AS, ...json };
-}
+import { eventually, moveFixture, postSigned, readFixture as fixture, RemoteServer } from './remote-server.ts';
 
 interface Case {
   file: string;
@@ -100,18 +90,7 @@ eachDatabase('posts from other software become threads and replies', async (t, d
     const actor = actors.get(actorUri)!;
     const moved: [string, string][] = [[actorUri, actor.id], ...(c.group ?? []).map((url): [string, string] => [url, group])];
     if (c.parent && parentUrl) moved.push([c.parent, parentUrl]);
-    // Kept URLs hide behind placeholders while every other host moves.
-    const kept = c.keep ?? [];
-    const text = kept.reduce((body, url, i) => body.split(url).join(`kept:${i}`), JSON.stringify(json));
-    // Each software's hosts move under its own path, so ids from different captures never meet.
-    const software = c.file.split('/')[0];
-    for (const origin of new Set(text.match(/https?:\/\/[a-z0-9.-]+(:\d+)?/gi) ?? [])) if (!standards.test(origin)) moved.push([origin, `${remote.origin}/${software}`]);
-    let body = text;
-    for (const [from, to] of moved.sort((x, y) => y[0].length - x[0].length)) body = body.split(from).join(to);
-    kept.forEach((url, i) => (body = body.split(`kept:${i}`).join(url)));
-    const activity = JSON.parse(body);
-    // Contexts of their own (LitePub, Mobilizon...) are served by the stand-in, empty.
-    for (const context of [activity['@context']].flat()) if (typeof context === 'string' && context.startsWith(remote.origin)) remote.serve(new URL(context).pathname, { '@context': {} });
+    const activity = moveFixture(json, remote, c.file.split('/')[0]!, moved, c.keep);
     if (c.wrap && c.group) activity.object.audience = group;
     const response = await postSigned(`${group}/inbox`, activity, actor);
     return { status: response.status, activity };
