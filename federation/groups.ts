@@ -26,6 +26,7 @@ import {
   Source,
   Tombstone,
   Update,
+  Video,
 } from '@fedify/vocab';
 import { LanguageString } from '@fedify/vocab-runtime';
 import { Temporal } from '@js-temporal/polyfill';
@@ -36,7 +37,7 @@ import { AppError, badRequest } from '../server/errors.ts';
 import type { RemoteNeighbourhoods } from '../server/follows/domain.ts';
 import { actorByUri } from '../server/remote-actors/domain.ts';
 import type { LiveEvent } from '../server/live/bus.ts';
-import { escapeHtml, plainText } from '../server/markdown.ts';
+import { escapeHtml, plainText, renderMarkdown } from '../server/markdown.ts';
 import * as neighbourhoods from '../server/neighbourhoods/domain.ts';
 import { countAcceptedFollows } from '../server/remote-follows/domain.ts';
 import * as threads from '../server/threads/domain.ts';
@@ -208,8 +209,9 @@ async function sendToRemoteGroup(ctx: Ctx, groupApId: string, event: LiveEvent):
 // ---------------------------------------------------------------------------------------------------
 // Posts from other servers
 
-const postTypes = [Page, Article, Note, Event] as const;
-type Post = Page | Article | Note | Event;
+// A PeerTube Video (announced by a channel followed as a neighbourhood) becomes a thread linking to it.
+const postTypes = [Page, Article, Note, Event, Video] as const;
+type Post = Page | Article | Note | Event | Video;
 const isPost = (object: unknown): object is Post => postTypes.some((type) => object instanceof type);
 
 /** How far we follow `inReplyTo` up to fill in a thread we do not have (and how many fetches per post). */
@@ -271,19 +273,21 @@ async function remoteDetails(post: Post) {
     attachments.push({ url: href.href, mediaType: (item as Image).mediaType ?? null, name: item instanceof Link ? null : (item.name?.toString() ?? null), type });
     if (attachments.length >= 20) break;
   }
-  const content = post.content;
+  // PeerTube writes Markdown (and says so); everyone else HTML.
+  const content = post.mediaType === 'text/markdown' && post.content ? renderMarkdown(post.content.toString()) : post.content;
   const warning = post.summary?.toString();
   const link = post.url instanceof URL ? post.url : (post.url as Link | null)?.href;
+  const watch = post instanceof Video && link && /^https?:$/.test(link.protocol) ? `<p><a href="${escapeHtml(link.href)}">Watch the video</a></p>` : '';
   // A content warning (Mastodon's `summary` on a Note) stays with the text; a Page without content (a
   // link post) shows its summary, else its link.
   const body = content?.toString().trim()
     || (post instanceof Note ? '' : warning)
     || (link && /^https?:$/.test(link.protocol) ? `<p><a href="${escapeHtml(link.href)}">${escapeHtml(link.href)}</a></p>` : '');
-  const html = (warning && post instanceof Note ? `<p><strong>CW: ${plainText(warning)}</strong></p>` : '') + body;
+  const html = (warning && post instanceof Note ? `<p><strong>CW: ${plainText(warning)}</strong></p>` : '') + watch + body;
   return {
     apId: post.id!.href,
     html,
-    language: content instanceof LanguageString ? content.locale.baseName : null,
+    language: post.content instanceof LanguageString ? post.content.locale.baseName : null,
     sensitive: post.sensitive ?? false,
     attachments,
     publishedAt: toDate(post.published),
