@@ -1,7 +1,7 @@
 // Neighbourhoods as FEP-1b12 groups: threads are Pages and replies Notes; the group announces what is
 // posted in it to its followers; posts, edits, deletions and likes from other servers come in through
 // the same domain functions as ours (remote authors are member rows named `name@host`).
-import type { Context, InboxContext } from '@fedify/fedify';
+import type { Context, InboxContext, RequestContext } from '@fedify/fedify';
 import {
   type Activity,
   Announce,
@@ -32,14 +32,14 @@ import { LanguageString } from '@fedify/vocab-runtime';
 import { Temporal } from '@js-temporal/polyfill';
 import type { Viewer } from '../server/accounts/domain.ts';
 import { remoteMember } from '../server/accounts/domain.ts';
-import type { StoredAttachment } from '../server/database.ts';
+import type { Database, StoredAttachment } from '../server/database.ts';
 import { AppError, badRequest } from '../server/errors.ts';
 import type { RemoteNeighbourhoods } from '../server/follows/domain.ts';
 import { actorByUri } from '../server/remote-actors/domain.ts';
 import type { LiveEvent } from '../server/live/bus.ts';
 import { escapeHtml, plainText, renderMarkdown } from '../server/markdown.ts';
 import * as neighbourhoods from '../server/neighbourhoods/domain.ts';
-import { countAcceptedFollows } from '../server/remote-follows/domain.ts';
+import { countAcceptedFollows, isAdmittedFollower } from '../server/remote-follows/domain.ts';
 import * as threads from '../server/threads/domain.ts';
 import type { FederationData } from './actors.ts';
 import { findRemoteActor, recipientOf, rememberRemoteActor, sendActivity } from './delivery.ts';
@@ -555,6 +555,18 @@ export const groupHandlers: InboxHandler[] = [
   on(Dislike, (ctx, dislike) => setVote(ctx, dislike, -1, true)),
 ];
 
+/**
+ * Whether this fetch may read a post: always in a public neighbourhood; in a members-only one only when
+ * signed by the key of a remote actor the neighbourhood admitted as a follower (issue #7's members-only
+ * rule: a non-member gets nothing by any path).
+ */
+async function mayFetch(ctx: RequestContext<FederationData>, thread: threads.Thread): Promise<boolean> {
+  if (thread.neighbourhood_visibility === 'public') return true;
+  const owner = await ctx.getSignedKeyOwner().catch(() => null);
+  const remote = owner?.id ? await actorByUri(ctx.data.db, owner.id.href) : null;
+  return !!remote && isAdmittedFollower(ctx.data.db, thread.neighbourhood_id, remote.id);
+}
+
 /** Our threads and replies as AS2 documents at their canonical URLs (HTML is served there otherwise). */
 export function registerPosts(federation: import('@fedify/fedify').Federation<FederationData>): void {
   // FEP-7888: a thread's context is the ordered collection of its posts, the thread first and each reply
@@ -567,16 +579,26 @@ export function registerPosts(federation: import('@fedify/fedify').Federation<Fe
     const items = [postUri(ctx, found.thread, 'thread'), ...found.replies.filter((reply) => !reply.deleted_at).map((reply) => postUri(ctx, reply, 'reply'))];
     return { items: items.map((id) => new APObject({ id })) };
   });
+  // A members-only neighbourhood's posts are served to a signed fetch by an admitted follower's key alone.
+  const threadFor = (db: Database, id: string) => (/^\d{1,9}$/.test(id) ? threads.threadById(db, Number(id)).catch(() => null) : Promise.resolve(null));
+  const replyFor = async (db: Database, id: string) => {
+    const reply = /^\d{1,9}$/.test(id) ? await threads.replyById(db, Number(id)).catch(() => null) : null;
+    return reply && !reply.ap_id && !reply.deleted_at ? reply : null;
+  };
   federation.setObjectDispatcher(Page, '/threads/{id}', async (ctx, values) => {
-    if (!/^\d{1,9}$/.test(values.id)) return null;
-    const thread = await threads.readableThread(ctx.data.db, null, Number(values.id)).catch(() => null);
+    const thread = await threadFor(ctx.data.db, values.id);
     return thread && !thread.ap_id ? (pageOf(ctx, thread) as Page) : null;
+  }).authorize(async (ctx, values) => {
+    const thread = await threadFor(ctx.data.db, values.id);
+    return !!thread && mayFetch(ctx, thread);
   });
   federation.setObjectDispatcher(Note, '/replies/{id}', async (ctx, values) => {
-    if (!/^\d{1,9}$/.test(values.id)) return null;
-    const reply = await threads.replyById(ctx.data.db, Number(values.id)).catch(() => null);
-    if (!reply || reply.ap_id || reply.deleted_at) return null;
-    const thread = await threads.readableThread(ctx.data.db, null, reply.thread_id).catch(() => null);
-    return thread && noteOf(ctx, reply, thread, await parentOf(ctx, reply));
+    const reply = await replyFor(ctx.data.db, values.id);
+    const thread = reply && (await threadFor(ctx.data.db, String(reply.thread_id)));
+    return thread ? noteOf(ctx, reply, thread, await parentOf(ctx, reply)) : null;
+  }).authorize(async (ctx, values) => {
+    const reply = await replyFor(ctx.data.db, values.id);
+    const thread = reply && (await threadFor(ctx.data.db, String(reply.thread_id)));
+    return !!thread && mayFetch(ctx, thread);
   });
 }

@@ -147,6 +147,13 @@ export async function postSignedRfc9421(url: string, activity: unknown, actor: R
   return { status: response.status, body: await response.text() };
 }
 
+/** GETs `url` as AS2, signed by `actor` with Fedify's signer (authorized fetch). */
+export async function getSigned(url: string, actor: RemoteActor) {
+  const request = new Request(url, { headers: { accept: 'application/activity+json' } });
+  const response = await fetch(await signRequest(request, actor.privateKey, new URL(actor.keyId)));
+  return { status: response.status, body: await response.text() };
+}
+
 /** Polls `check` until it returns a truthy value, for at most `ms`. */
 export async function eventually<T>(check: () => Promise<T> | T, ms = 10_000, what = 'condition'): Promise<Exclude<T, 0 | '' | false | null | undefined>> {
   const until = Date.now() + ms;
