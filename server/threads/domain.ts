@@ -20,7 +20,6 @@ export function attachmentsOf(post: { attachments: StoredAttachment[] }) {
     return { url: a.url, mediaType: a.mediaType, description: a.name, image, shown: image && a.url.startsWith('https:') };
   });
 }
-export type Attachment = ReturnType<typeof attachmentsOf>[number];
 export type Reply = q.ReplyWithNames;
 export const threadKinds: readonly ThreadKind[] = ['discussion', 'event', 'offer', 'want', 'story'];
 
