@@ -1,7 +1,7 @@
 // Neighbourhoods as FEP-1b12 groups: threads are Pages and replies Notes; the group announces what is
 // posted in it to its followers; posts, edits, deletions and likes from other servers come in through
 // the same domain functions as ours (remote authors are member rows named `name@host`).
-import type { Context, InboxContext } from '@fedify/fedify';
+import type { Context, InboxContext, RequestContext } from '@fedify/fedify';
 import {
   type Activity,
   Announce,
@@ -26,18 +26,20 @@ import {
   Source,
   Tombstone,
   Update,
+  Video,
 } from '@fedify/vocab';
 import { LanguageString } from '@fedify/vocab-runtime';
 import { Temporal } from '@js-temporal/polyfill';
 import type { Viewer } from '../server/accounts/domain.ts';
 import { remoteMember } from '../server/accounts/domain.ts';
+import type { Database, StoredAttachment } from '../server/database.ts';
 import { AppError, badRequest } from '../server/errors.ts';
 import type { RemoteNeighbourhoods } from '../server/follows/domain.ts';
 import { actorByUri } from '../server/remote-actors/domain.ts';
 import type { LiveEvent } from '../server/live/bus.ts';
-import { escapeHtml, plainText } from '../server/markdown.ts';
+import { escapeHtml, plainText, renderMarkdown } from '../server/markdown.ts';
 import * as neighbourhoods from '../server/neighbourhoods/domain.ts';
-import { countAcceptedFollows } from '../server/remote-follows/domain.ts';
+import { countAcceptedFollows, isAdmittedFollower } from '../server/remote-follows/domain.ts';
 import * as threads from '../server/threads/domain.ts';
 import type { FederationData } from './actors.ts';
 import { findRemoteActor, recipientOf, rememberRemoteActor, sendActivity } from './delivery.ts';
@@ -207,8 +209,9 @@ async function sendToRemoteGroup(ctx: Ctx, groupApId: string, event: LiveEvent):
 // ---------------------------------------------------------------------------------------------------
 // Posts from other servers
 
-const postTypes = [Page, Article, Note, Event] as const;
-type Post = Page | Article | Note | Event;
+// A PeerTube Video (announced by a channel followed as a neighbourhood) becomes a thread linking to it.
+const postTypes = [Page, Article, Note, Event, Video] as const;
+type Post = Page | Article | Note | Event | Video;
 const isPost = (object: unknown): object is Post => postTypes.some((type) => object instanceof type);
 
 /** How far we follow `inReplyTo` up to fill in a thread we do not have (and how many fetches per post). */
@@ -241,7 +244,7 @@ export async function addressedNeighbourhood(ctx: Ctx, post: Post): Promise<neig
 }
 
 /** The member row for a remote actor, fetched (and cached) the first time. */
-async function authorOf(ctx: Ctx, actorUri: URL): Promise<Viewer | null> {
+export async function authorOf(ctx: Ctx, actorUri: URL): Promise<Viewer | null> {
   const actor = await rememberRemoteActor(ctx, actorUri);
   if (!actor) return null;
   return remoteMember(ctx.data.db, { apId: actor.uri, handle: actor.handle ?? `${actor.uri.split('/').pop()}@${actor.host}`, displayName: actor.name });
@@ -262,26 +265,29 @@ export async function knownPost(ctx: Ctx, uri: URL) {
 }
 
 async function remoteDetails(post: Post) {
-  const attachments: { url: string; mediaType: string | null; name: string | null }[] = [];
+  const attachments: StoredAttachment[] = [];
   for await (const item of post.getAttachments({ suppressError: true })) {
     const href = item instanceof Link ? item.href : item && 'url' in item ? (item.url instanceof URL ? item.url : (item.url as Link | null)?.href) : null;
     if (!href || !/^https?:$/.test(href.protocol)) continue;
-    attachments.push({ url: href.href, mediaType: (item as Image).mediaType ?? null, name: item instanceof Image ? (item.name?.toString() ?? null) : null });
+    const type = (item.constructor as typeof APObject).typeId.href.split('#').pop()!;
+    attachments.push({ url: href.href, mediaType: (item as Image).mediaType ?? null, name: item instanceof Link ? null : (item.name?.toString() ?? null), type });
     if (attachments.length >= 20) break;
   }
-  const content = post.content;
+  // PeerTube writes Markdown (and says so); everyone else HTML.
+  const content = post.mediaType === 'text/markdown' && post.content ? renderMarkdown(post.content.toString()) : post.content;
   const warning = post.summary?.toString();
   const link = post.url instanceof URL ? post.url : (post.url as Link | null)?.href;
+  const watch = post instanceof Video && link && /^https?:$/.test(link.protocol) ? `<p><a href="${escapeHtml(link.href)}">Watch the video</a></p>` : '';
   // A content warning (Mastodon's `summary` on a Note) stays with the text; a Page without content (a
   // link post) shows its summary, else its link.
   const body = content?.toString().trim()
     || (post instanceof Note ? '' : warning)
     || (link && /^https?:$/.test(link.protocol) ? `<p><a href="${escapeHtml(link.href)}">${escapeHtml(link.href)}</a></p>` : '');
-  const html = (warning && post instanceof Note ? `<p><strong>CW: ${plainText(warning)}</strong></p>` : '') + body;
+  const html = (warning && post instanceof Note ? `<p><strong>CW: ${plainText(warning)}</strong></p>` : '') + watch + body;
   return {
     apId: post.id!.href,
     html,
-    language: content instanceof LanguageString ? content.locale.baseName : null,
+    language: post.content instanceof LanguageString ? post.content.locale.baseName : null,
     sensitive: post.sensitive ?? false,
     attachments,
     publishedAt: toDate(post.published),
@@ -523,18 +529,20 @@ export function remoteNeighbourhoods(service: FederationService): RemoteNeighbou
   };
 }
 
-async function setVote(ctx: InboxContext<FederationData>, vote: Activity, liked: boolean) {
+/** A Like (up) or Dislike (down) from another server, or (`on` false) its Undo, counted on the post. */
+async function setVote(ctx: InboxContext<FederationData>, vote: Activity, direction: 1 | -1, on: boolean) {
   if (!vote.objectId || !vote.actorId) return;
   const known = await knownPost(ctx, vote.objectId);
   if (!known) return;
   await tolerant(ctx, vote, async () => {
     const voter = await authorOf(ctx, vote.actorId!);
     if (!voter) return;
-    await threads.like(ctx.data.db, voter, 'thread' in known ? { threadId: known.thread.id } : { replyId: known.reply.id }, liked);
+    await threads.vote(ctx.data.db, voter, 'thread' in known ? { threadId: known.thread.id } : { replyId: known.reply.id }, direction, on);
   });
 }
 
-undoHandlers.set(Like.typeId.href, (ctx, like) => setVote(ctx, like, false));
+undoHandlers.set(Like.typeId.href, (ctx, like) => setVote(ctx, like, 1, false));
+undoHandlers.set(Dislike.typeId.href, (ctx, dislike) => setVote(ctx, dislike, -1, false));
 
 const on = <T extends Activity>(type: InboxHandler<T>['type'], handle: InboxHandler<T>['handle']) => ({ type, handle }) as unknown as InboxHandler;
 
@@ -543,10 +551,21 @@ export const groupHandlers: InboxHandler[] = [
   on(Update, onUpdate),
   on(Delete, onDelete),
   on(Announce, onAnnounce),
-  on(Like, (ctx, like) => setVote(ctx, like, true)),
-  // We count likes only; a dislike is accepted and not counted (documented in docs/federation.md).
-  on(Dislike, async () => {}),
+  on(Like, (ctx, like) => setVote(ctx, like, 1, true)),
+  on(Dislike, (ctx, dislike) => setVote(ctx, dislike, -1, true)),
 ];
+
+/**
+ * Whether this fetch may read a post: always in a public neighbourhood; in a members-only one only when
+ * signed by the key of a remote actor the neighbourhood admitted as a follower (issue #7's members-only
+ * rule: a non-member gets nothing by any path).
+ */
+async function mayFetch(ctx: RequestContext<FederationData>, thread: threads.Thread): Promise<boolean> {
+  if (thread.neighbourhood_visibility === 'public') return true;
+  const owner = await ctx.getSignedKeyOwner().catch(() => null);
+  const remote = owner?.id ? await actorByUri(ctx.data.db, owner.id.href) : null;
+  return !!remote && isAdmittedFollower(ctx.data.db, thread.neighbourhood_id, remote.id);
+}
 
 /** Our threads and replies as AS2 documents at their canonical URLs (HTML is served there otherwise). */
 export function registerPosts(federation: import('@fedify/fedify').Federation<FederationData>): void {
@@ -560,16 +579,26 @@ export function registerPosts(federation: import('@fedify/fedify').Federation<Fe
     const items = [postUri(ctx, found.thread, 'thread'), ...found.replies.filter((reply) => !reply.deleted_at).map((reply) => postUri(ctx, reply, 'reply'))];
     return { items: items.map((id) => new APObject({ id })) };
   });
+  // A members-only neighbourhood's posts are served to a signed fetch by an admitted follower's key alone.
+  const threadFor = (db: Database, id: string) => (/^\d{1,9}$/.test(id) ? threads.threadById(db, Number(id)).catch(() => null) : Promise.resolve(null));
+  const replyFor = async (db: Database, id: string) => {
+    const reply = /^\d{1,9}$/.test(id) ? await threads.replyById(db, Number(id)).catch(() => null) : null;
+    return reply && !reply.ap_id && !reply.deleted_at ? reply : null;
+  };
   federation.setObjectDispatcher(Page, '/threads/{id}', async (ctx, values) => {
-    if (!/^\d{1,9}$/.test(values.id)) return null;
-    const thread = await threads.readableThread(ctx.data.db, null, Number(values.id)).catch(() => null);
+    const thread = await threadFor(ctx.data.db, values.id);
     return thread && !thread.ap_id ? (pageOf(ctx, thread) as Page) : null;
+  }).authorize(async (ctx, values) => {
+    const thread = await threadFor(ctx.data.db, values.id);
+    return !!thread && mayFetch(ctx, thread);
   });
   federation.setObjectDispatcher(Note, '/replies/{id}', async (ctx, values) => {
-    if (!/^\d{1,9}$/.test(values.id)) return null;
-    const reply = await threads.replyById(ctx.data.db, Number(values.id)).catch(() => null);
-    if (!reply || reply.ap_id || reply.deleted_at) return null;
-    const thread = await threads.readableThread(ctx.data.db, null, reply.thread_id).catch(() => null);
-    return thread && noteOf(ctx, reply, thread, await parentOf(ctx, reply));
+    const reply = await replyFor(ctx.data.db, values.id);
+    const thread = reply && (await threadFor(ctx.data.db, String(reply.thread_id)));
+    return thread ? noteOf(ctx, reply, thread, await parentOf(ctx, reply)) : null;
+  }).authorize(async (ctx, values) => {
+    const reply = await replyFor(ctx.data.db, values.id);
+    const thread = reply && (await threadFor(ctx.data.db, String(reply.thread_id)));
+    return !!thread && mayFetch(ctx, thread);
   });
 }

@@ -18,6 +18,7 @@ import { announceChange, groupHandlers, registerPosts } from './groups.ts';
 import { inboxHandlers } from './inbox.ts';
 import { clientToServer } from './outbox.ts';
 import { profilePostRoutes } from './profile-posts.ts';
+import { reportHandlers } from './reports.ts';
 import { InboxGate } from './shedding.ts';
 import { FederationService } from './service.ts';
 import { instanceIdentifier } from './vocabulary.ts';
@@ -84,7 +85,7 @@ export function createInstanceFederation(db: Database, config: Config, log: Fast
     .onUnverifiedActivity((_ctx, _activity, reason) =>
       Response.json({ error: 'invalid_signature', message: describe(reason) }, { status: 401 }),
     );
-  for (const { type, handle } of [...inboxHandlers, ...groupHandlers]) listeners.on(type, handle);
+  for (const { type, handle } of [...inboxHandlers, ...groupHandlers, ...reportHandlers]) listeners.on(type, handle);
   return { federation, queue, kv };
 }
 

@@ -3,12 +3,14 @@
 import type { Context, Federation } from '@fedify/fedify';
 import { type Activity, Follow, type Recipient, Undo } from '@fedify/vocab';
 import type { Viewer } from '../server/accounts/domain.ts';
+import { reportById, type Report } from '../server/moderation/domain.ts';
 import { decideFollowRequest, startFollowing, stopFollowing } from '../server/remote-follows/domain.ts';
 import { actorById } from '../server/remote-actors/domain.ts';
 import type { FederationData } from './actors.ts';
 import { findRemoteActor, newActivityId, recipientOf, sendActivity } from './delivery.ts';
 import { answerFollow } from './inbox.ts';
 import { type ProfilePostChange, publishProfilePost } from './profile-posts.ts';
+import { answerReport, forwardReport } from './reports.ts';
 import { memberIdentifier, neighbourhoodIdentifier } from './vocabulary.ts';
 
 export class FederationService {
@@ -66,5 +68,21 @@ export class FederationService {
     const original = new Follow({ id: new URL(follow.activity_id), actor: new URL(remote.uri), object: ctx.getActorUri(identifier) });
     await answerFollow(ctx, identifier, original, recipientOf(remote), accept);
     return follow;
+  }
+
+  /**
+   * A member's new report goes to the servers that must hear of it; a closed report that came from another
+   * server is answered there. The report stands here whatever happens to the sending, so a failure is logged.
+   */
+  async reportFiled(report: Report): Promise<void> {
+    const ctx = this.context();
+    await forwardReport(ctx, report).catch((error: unknown) => ctx.data.log.warn({ err: error, report: report.id }, 'could not forward a report'));
+  }
+
+  async reportClosed(id: number): Promise<void> {
+    const ctx = this.context();
+    await reportById(ctx.data.db, id)
+      .then((report) => answerReport(ctx, report))
+      .catch((error: unknown) => ctx.data.log.warn({ err: error, report: id }, 'could not answer a report'));
   }
 }

@@ -81,6 +81,8 @@ export interface ThreadsTable {
   exchange_status: ExchangeStatus | null;
   reply_count: Generated<number>;
   like_count: Generated<number>;
+  /** Downvotes, which arrive only over federation (Dislike): the pages here have no downvote button. */
+  dislike_count: Generated<number>;
   created_at: Generated<Date>;
   edited_at: Date | null;
   deleted_at: Date | null;
@@ -89,12 +91,21 @@ export interface ThreadsTable {
   ap_id: string | null;
   language: string | null;
   sensitive: Generated<boolean>;
-  /** Remote attachments, kept as links: `{ url, mediaType, name }`. */
-  attachments: Generated<{ url: string; mediaType: string | null; name: string | null }[]>;
+  /** Remote attachments, kept as links. */
+  attachments: Generated<StoredAttachment[]>;
   /** Set with deleted_at when a moderator removes the thread, so it can be restored. */
   removed_at: Generated<Date | null>;
   locked_at: Generated<Date | null>;
   pinned_at: Generated<Date | null>;
+}
+
+/** An attachment of a post from another server, kept as a link: `name` is an image's alt text. */
+export interface StoredAttachment {
+  url: string;
+  mediaType: string | null;
+  name: string | null;
+  /** The AS2 type (`Image`, `Document`, `Link`...); absent on rows stored before it was kept. */
+  type?: string;
 }
 
 export interface RepliesTable {
@@ -105,11 +116,13 @@ export interface RepliesTable {
   body_source: string;
   body_html: string;
   like_count: Generated<number>;
+  dislike_count: Generated<number>;
   created_at: Generated<Date>;
   edited_at: Date | null;
   deleted_at: Date | null;
   ap_id: string | null;
   removed_at: Generated<Date | null>;
+  attachments: Generated<StoredAttachment[]>;
 }
 
 export interface ProfilePostsTable {
@@ -126,6 +139,8 @@ export interface LikesTable {
   member_id: number;
   thread_id: number | null;
   reply_id: number | null;
+  /** 1 for a like, -1 for a dislike; one vote per member and post. */
+  direction: Generated<1 | -1>;
   created_at: Generated<Date>;
 }
 
@@ -301,6 +316,8 @@ export interface ReportsTable {
   resolved_by: number | null;
   resolved_at: Date | null;
   created_at: Generated<Date>;
+  /** The Flag's id: one that arrived from another server, or the one we sent there for a member. */
+  ap_id: Generated<string | null>;
 }
 
 export interface DomainBlocksTable {

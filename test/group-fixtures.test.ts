@@ -1,20 +1,13 @@
 // Posts captured from other fediverse software, moved onto a stand-in server (every host becomes it, the
 // community or account they address becomes our neighbourhood, what they answer becomes one of our
 // threads), signed by its actor and delivered to the neighbourhood's inbox, become threads, replies,
-// events, edits, deletions and likes. The table in docs/federation.md lists each fixture.
-import { readFile } from 'node:fs/promises';
+// events, edits, deletions, votes up and down, and attachments shown. The table in docs/federation.md
+// lists each fixture.
 import { eachDatabase } from './helpers.ts';
+
+type Test = import('tap').Test;
 import { startInstance } from './instances.ts';
-import { eventually, postSigned, RemoteServer } from './remote-server.ts';
-
-const fixtures = new URL('../../shared/fixtures/fediverse/', import.meta.url);
-const AS = ['https://www.w3.org/ns/activitystreams', 'https://w3id.org/security/v1'];
-const standards = /^https?:\/\/(www\.w3\.org|w3id\.org|purl\.archive\.org|schema\.org)$/;
-
-async function fixture(path: string): Promise<any> {
-  const json = JSON.parse(await readFile(new URL(path, fixtures), 'utf8'));
-  return '@context' in json ? json : { '@context': AS, ...json };
-}
+import { eventually, moveFixture, postSigned, readFixture as fixture, RemoteServer } from './remote-server.ts';
 
 interface Case {
   file: string;
@@ -24,7 +17,13 @@ interface Case {
   group?: string[];
   /** The post answered, liked or edited: it becomes a thread of ours. */
   parent?: string;
-  expect: 'thread' | 'event' | 'reply' | 'like' | 'edit' | 'delete' | 'ignored';
+  expect: 'thread' | 'event' | 'reply' | 'votes' | 'edit' | 'delete' | 'ignored';
+  /** For votes: the likes and dislikes the answered thread has afterwards. */
+  votes?: [number, number];
+  /** URLs left where they are (attachments are links, never fetched; an https image shows as one). */
+  keep?: string[];
+  /** For threads: the attachments expected, as the API shows them. */
+  attachments?: { url: string; image: boolean; description?: string | null }[];
   /** For new threads: the title expected. For replies and edits: text the body holds. */
   text?: string;
   /** Delivered first (an earlier case's file), for edits and deletions of something we must have. */
@@ -47,10 +46,26 @@ const cases: Case[] = [
   { file: 'wordpress/objects/page.json', wrap: true, group: ['https://dbzer0.com/?author=0'], expect: 'thread', text: 'An Epic 3D-Printed Fan Expansion for Last Light' },
   { file: 'wordpress/objects/note.json', wrap: true, parent: 'https://socialhub.activitypub.rocks/ap/object/ce040f1ead95964f6dbbf1084b81432d', expect: 'reply' },
   { file: 'mobilizon/objects/event.json', wrap: true, group: ['https://rendezvous.nomagic.uk/@emorrp1/followers'], expect: 'event', text: 'Caledonian scottish dance class' },
-  { file: 'friendica/activities/like_page.json', parent: 'https://pirati.ca/objects/ec054ce7-2062-3bfa-8687-ca8313624820', expect: 'like' },
+  { file: 'friendica/activities/like_page.json', parent: 'https://pirati.ca/objects/ec054ce7-2062-3bfa-8687-ca8313624820', expect: 'votes', votes: [1, 0] },
+  // The same person's Dislike turns their like into a dislike; their Undo takes it back.
+  { file: 'friendica/activities/dislike_page.json', parent: 'https://pirati.ca/objects/ec054ce7-2062-3bfa-8687-ca8313624820', expect: 'votes', votes: [0, 1] },
+  { file: 'friendica/activities/undo_dislike_page.json', parent: 'https://pirati.ca/objects/ec054ce7-2062-3bfa-8687-ca8313624820', expect: 'votes', votes: [0, 0] },
+  { file: 'lemmy/activities/voting/dislike_page.json', parent: 'http://ds9.lemmy.ml/post/1', expect: 'votes', votes: [0, 1] },
+  // Lemmy undoes a dislike as Undo(Like): the vote goes whichever way it went.
+  { file: 'lemmy/activities/voting/undo_dislike_page.json', parent: 'http://ds9.lemmy.ml/post/1', expect: 'votes', votes: [0, 0] },
+  { file: 'lemmy/activities/voting/like_note.json', parent: 'http://ds9.lemmy.ml/comment/1', expect: 'votes', votes: [1, 0] },
+  { file: 'lemmy/activities/voting/undo_like_note.json', parent: 'http://ds9.lemmy.ml/comment/1', expect: 'votes', votes: [0, 0] },
+  {
+    file: 'lemmy/objects/page_image_and_link.json', wrap: true, group: ['https://enterprise.lemmy.ml/c/tenforward'], expect: 'thread', text: 'Post with image and link',
+    keep: ['https://enterprise.lemmy.ml/pictrs/image/eOtYb9iEiB.png', 'https://example.com/some-article'],
+    attachments: [{ url: 'https://enterprise.lemmy.ml/pictrs/image/eOtYb9iEiB.png', image: true }, { url: 'https://example.com/some-article', image: false }],
+  },
+  {
+    file: 'lotide/activities/create_page_image.json', group: ['http://localhost:8536/c/elsewhere'], expect: 'thread', text: 'image',
+    keep: ['http://ltthostname.local:3334/api/stable/posts/46/href'], attachments: [{ url: 'http://ltthostname.local:3334/api/stable/posts/46/href', image: true }],
+  },
   { file: 'friendica/activities/update_note.json', parent: 'https://pirati.ca/objects/ec054ce7-2062-3bfa-8687-ca8313624820', group: ['https://ds9.lemmy.ml/c/testcom'], expect: 'edit' },
   { file: 'friendica/activities/delete.json', parent: 'https://pirati.ca/objects/ec054ce7-2062-3bfa-8687-ca8313624820', group: ['https://ds9.lemmy.ml/c/testcom'], after: 'friendica/activities/update_note.json', expect: 'delete' },
-  { file: 'friendica/activities/dislike_page.json', parent: 'https://pirati.ca/objects/ec054ce7-2062-3bfa-8687-ca8313624820', expect: 'ignored' },
   { file: 'lemmy/activities/create_or_update/create_private_message.json', expect: 'ignored' },
   { file: 'mastodon/activities/private_message.json', wrap: true, expect: 'ignored' },
   { file: 'peertube/activities/announce_video.json', expect: 'ignored' },
@@ -75,15 +90,7 @@ eachDatabase('posts from other software become threads and replies', async (t, d
     const actor = actors.get(actorUri)!;
     const moved: [string, string][] = [[actorUri, actor.id], ...(c.group ?? []).map((url): [string, string] => [url, group])];
     if (c.parent && parentUrl) moved.push([c.parent, parentUrl]);
-    const text = JSON.stringify(json);
-    // Each software's hosts move under its own path, so ids from different captures never meet.
-    const software = c.file.split('/')[0];
-    for (const origin of new Set(text.match(/https?:\/\/[a-z0-9.-]+(:\d+)?/gi) ?? [])) if (!standards.test(origin)) moved.push([origin, `${remote.origin}/${software}`]);
-    let body = text;
-    for (const [from, to] of moved.sort((x, y) => y[0].length - x[0].length)) body = body.split(from).join(to);
-    const activity = JSON.parse(body);
-    // Contexts of their own (LitePub, Mobilizon...) are served by the stand-in, empty.
-    for (const context of [activity['@context']].flat()) if (typeof context === 'string' && context.startsWith(remote.origin)) remote.serve(new URL(context).pathname, { '@context': {} });
+    const activity = moveFixture(json, remote, c.file.split('/')[0]!, moved, c.keep);
     if (c.wrap && c.group) activity.object.audience = group;
     const response = await postSigned(`${group}/inbox`, activity, actor);
     return { status: response.status, activity };
@@ -99,6 +106,20 @@ eachDatabase('posts from other software become threads and replies', async (t, d
     return parents.get(c.parent)!;
   };
   const thread = async (id: number) => (await robin.get(`/api/threads/${id}`)).body;
+
+  /** Attachments in the API, on the thread's page (an https image as an <img> with its alt text) and as Mastodon media. */
+  async function checkAttachments(t: Test, row: any, expected: NonNullable<Case['attachments']>) {
+    t.match(row.attachments, expected, 'its attachments in the API');
+    const page = (await a.client.request('GET', `/threads/${row.id}`)).body as string;
+    for (const attachment of expected) {
+      const shownAsImage = attachment.image && attachment.url.startsWith('https:');
+      const escaped = attachment.url.replace(/[.?*+^$()[\]{}|\\]/g, '\\$&');
+      t.match(page, new RegExp(shownAsImage ? `<img src="${escaped}" alt="[^"]*" loading="lazy"` : `<a href="${escaped}" rel="nofollow noopener">`), `${attachment.url} on the page`);
+    }
+    const statuses = (await robin.get('/api/v1/timelines/public?limit=40')).body as any[];
+    const status = statuses.find((s) => s.uri === `${a.url}/threads/${row.id}`);
+    t.match(status?.media_attachments, expected.map((e) => ({ url: e.url, remote_url: e.url, type: e.image ? 'image' : 'unknown' })), 'as Mastodon media attachments');
+  }
 
   for (const c of cases) {
     await t.test(c.file, async (t) => {
@@ -128,6 +149,7 @@ eachDatabase('posts from other software become threads and replies', async (t, d
           t.equal(row.kind, c.expect === 'event' ? 'event' : 'discussion');
           if (c.expect === 'event') t.ok(row.event.startsAt, 'with its start time');
           t.notMatch(row.bodyHtml, /<script|onerror=/i, 'sanitized');
+          if (c.attachments) await checkAttachments(t, row, c.attachments);
           break;
         }
         case 'reply': {
@@ -136,9 +158,16 @@ eachDatabase('posts from other software become threads and replies', async (t, d
           t.match(reply.author.username, /@127\.0\.0\.1:\d+$/);
           break;
         }
-        case 'like':
-          await eventually(async () => (await thread(parent!.id)).thread.likeCount === 1, 30_000, 'the like');
+        case 'votes': {
+          const [likes, dislikes] = c.votes!;
+          const counted = await eventually(async () => {
+            const { thread: row } = await thread(parent!.id);
+            return row.likeCount === likes && row.dislikeCount === dislikes && row;
+          }, 30_000, `${likes} likes and ${dislikes} dislikes`);
+          t.equal(counted.score, likes - dislikes, 'the score');
+          if (dislikes) t.match((await a.client.request('GET', `/threads/${parent!.id}`)).body, /1 dislike from elsewhere/, 'the page shows the dislike');
           break;
+        }
         case 'edit':
           await eventually(async () => (await replies()).some((r: any) => r.editedAt && r.body !== 'first version'), 30_000, 'the edit');
           break;
@@ -149,7 +178,6 @@ eachDatabase('posts from other software become threads and replies', async (t, d
           // Processing is asynchronous: a later, known-good delivery proves this one was handled (and dropped).
           await new Promise((resolve) => setTimeout(resolve, 300));
           t.same((await threadsHere()).map((r) => r.id), before.map((r) => r.id), 'no new thread');
-          if (parent) t.equal((await thread(parent.id)).thread.likeCount, c.file.includes('dislike') ? 1 : 0, 'a dislike is not counted');
         }
       }
     });

@@ -2,6 +2,7 @@
 // what is posted to its inboxes, and signs requests as its actors, so tests can play a remote server
 // (honest or hostile) against ours over real HTTP.
 import { createHash, randomUUID, webcrypto } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportSpki, signRequest } from '@fedify/fedify';
@@ -146,6 +147,13 @@ export async function postSignedRfc9421(url: string, activity: unknown, actor: R
   return { status: response.status, body: await response.text() };
 }
 
+/** GETs `url` as AS2, signed by `actor` with Fedify's signer (authorized fetch). */
+export async function getSigned(url: string, actor: RemoteActor) {
+  const request = new Request(url, { headers: { accept: 'application/activity+json' } });
+  const response = await fetch(await signRequest(request, actor.privateKey, new URL(actor.keyId)));
+  return { status: response.status, body: await response.text() };
+}
+
 /** Polls `check` until it returns a truthy value, for at most `ms`. */
 export async function eventually<T>(check: () => Promise<T> | T, ms = 10_000, what = 'condition'): Promise<Exclude<T, 0 | '' | false | null | undefined>> {
   const until = Date.now() + ms;
@@ -155,4 +163,31 @@ export async function eventually<T>(check: () => Promise<T> | T, ms = 10_000, wh
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** Payloads captured from other fediverse software (see the fixtures table in docs/federation.md). */
+const fixtures = new URL('../../shared/fixtures/fediverse/', import.meta.url);
+const AS = ['https://www.w3.org/ns/activitystreams', 'https://w3id.org/security/v1'];
+const standards = /^https?:\/\/(www\.w3\.org|w3id\.org|purl\.archive\.org|schema\.org)$/;
+
+export async function readFixture(path: string): Promise<any> {
+  const json = JSON.parse(await readFile(new URL(path, fixtures), 'utf8'));
+  return '@context' in json ? json : { '@context': AS, ...json };
+}
+
+/**
+ * A captured payload moved onto the stand-in server: each `moves` pair first (the longest URL first), then
+ * every other host under `<origin>/<software>`, so ids from different captures never meet. URLs in `keep`
+ * stay as they are. Contexts of their own (LitePub, Mobilizon...) are served by the stand-in, empty.
+ */
+export function moveFixture(json: unknown, remote: RemoteServer, software: string, moves: [string, string][], keep: string[] = []): any {
+  const text = keep.reduce((body, url, i) => body.split(url).join(`kept:${i}`), JSON.stringify(json));
+  const moved = [...moves];
+  for (const origin of new Set(text.match(/https?:\/\/[a-z0-9.-]+(:\d+)?/gi) ?? [])) if (!standards.test(origin)) moved.push([origin, `${remote.origin}/${software}`]);
+  let body = text;
+  for (const [from, to] of moved.sort((x, y) => y[0].length - x[0].length)) body = body.split(from).join(to);
+  keep.forEach((url, i) => (body = body.split(`kept:${i}`).join(url)));
+  const activity = JSON.parse(body);
+  for (const context of [activity['@context']].flat()) if (typeof context === 'string' && context.startsWith(remote.origin)) remote.serve(new URL(context).pathname, { '@context': {} });
+  return activity;
 }

@@ -7,7 +7,7 @@ import { readableNeighbourhoods } from '../feeds/visibility.ts';
 export function liveliestThreads(db: Database, memberId: number, from: Date, until: Date, limit: number) {
   const newReplies = sql<number>`(select count(*) from replies r where r.thread_id = threads.id and r.deleted_at is null
     and r.created_at >= ${from} and r.created_at < ${until})`;
-  const newLikes = sql<number>`(select count(*) from likes l where l.thread_id = threads.id
+  const newLikes = sql<number>`(select count(*) from likes l where l.thread_id = threads.id and l.direction = 1
     and l.created_at >= ${from} and l.created_at < ${until})`;
   const isNew = sql<boolean>`(threads.created_at >= ${from} and threads.created_at < ${until})`;
   const scored = db

@@ -187,6 +187,14 @@ export async function lookupAccount(ctx: Context, acct: string): Promise<Account
 
 const hashtags = (text: string) => [...new Set([...text.matchAll(/(?:^|[^\p{L}\p{N}_&/])#([\p{L}\p{N}_]+)/gu)].map((m) => m[1]!.toLowerCase()))];
 
+/** A post's attachments from another server as Mastodon media: kept as remote links, never copied here. */
+function mediaAttachments(statusId: string, post: { attachments: threads.Thread['attachments'] }) {
+  return threads.attachmentsOf(post).map((a, index) => {
+    const type = a.image ? 'image' : a.mediaType?.startsWith('video/') ? 'video' : a.mediaType?.startsWith('audio/') ? 'audio' : 'unknown';
+    return { id: `${statusId}${index}`, type, url: a.url, preview_url: a.image ? a.url : null, remote_url: a.url, text_url: null, meta: null, description: a.description, blurhash: null };
+  });
+}
+
 function mentionLink(account: Account) {
   return `<span class="h-card"><a href="${escapeHtml(account.url)}" class="u-url mention">@<span>${escapeHtml(account.username)}</span></a></span>`;
 }
@@ -230,7 +238,7 @@ export async function statuses(ctx: Context, ids: string[]) {
       sensitive: false,
       spoiler_text: '',
       language: null,
-      media_attachments: [],
+      media_attachments: mediaAttachments(row.status_id, row),
       application: null,
       mentions: neighbourhood ? [{ id: neighbourhood.id, username: neighbourhood.username, acct: neighbourhood.acct, url: neighbourhood.url }] : [],
       tags: hashtags(`${row.title ?? ''}\n${row.body_source}`).map((name) => ({ name, url: new URL(`/tags/${encodeURIComponent(name)}`, ctx.config.publicUrl).href })),

@@ -134,6 +134,7 @@ export async function statusRows(db: Database, refs: { threads: number[]; replie
       'threads.body_source',
       'threads.body_html',
       'threads.like_count',
+      'threads.attachments',
       'threads.reply_count',
       'threads.created_at',
       'threads.edited_at',
@@ -159,6 +160,7 @@ export async function statusRows(db: Database, refs: { threads: number[]; replie
       'replies.body_source',
       'replies.body_html',
       'replies.like_count',
+      'replies.attachments',
       sql<number>`(select count(*)::integer from replies as child where child.parent_id = replies.id and child.deleted_at is null)`.as('reply_count'),
       'replies.created_at',
       'replies.edited_at',
@@ -225,6 +227,7 @@ export async function likedBy(db: Database, memberId: number, refs: { threads: n
     .selectFrom('likes')
     .select(['thread_id', 'reply_id'])
     .where('member_id', '=', memberId)
+    .where('direction', '=', 1)
     .where((eb) =>
       eb.or([
         eb('thread_id', 'in', refs.threads.length ? refs.threads : [-1]),
@@ -378,6 +381,7 @@ export async function notifications(
       ])
       .where('threads.author_id', '=', member.id)
       .where('threads.deleted_at', 'is', null)
+      .where('likes.direction', '=', 1)
       .where('likes.member_id', '<>', member.id);
     const replyLikes = db
       .selectFrom('likes')
@@ -391,6 +395,7 @@ export async function notifications(
       ])
       .where('replies.author_id', '=', member.id)
       .where('replies.deleted_at', 'is', null)
+      .where('likes.direction', '=', 1)
       .where('likes.member_id', '<>', member.id);
     all = all.unionAll(threadLikes).unionAll(replyLikes);
   }

@@ -208,25 +208,52 @@ export type ReportTarget = { threadId: number } | { replyId: number } | { userna
 
 /**
  * A member reports a thread, reply or account. A post's report goes to its neighbourhood's moderators;
- * an account's to the instance's staff. One can only report what one can read.
+ * an account's to the instance's staff. One can only report what one can read. A report from another
+ * server (a Flag, `apId` its id) names posts by id, which is not a reading of them: it is taken as given.
  */
-export async function fileReport(db: Database, reporter: Viewer, target: ReportTarget, input: { category: ReportCategory; reason?: string; forward?: boolean }) {
+export async function fileReport(db: Database, reporter: Viewer, target: ReportTarget, input: { category: ReportCategory; reason?: string; forward?: boolean; apId?: string }) {
   let columns: { neighbourhood_id: number | null; thread_id: number | null; reply_id: number | null; member_id: number | null };
+  const readable = (id: number) => (input.apId ? threads.threadById(db, id) : threads.readableThread(db, reporter, id));
   if ('threadId' in target) {
-    const thread = await threads.readableThread(db, reporter, target.threadId);
+    const thread = await readable(target.threadId);
     columns = { neighbourhood_id: thread.neighbourhood_id, thread_id: thread.id, reply_id: null, member_id: thread.author_id };
   } else if ('replyId' in target) {
     const reply = await threads.replyById(db, target.replyId);
     if (reply.deleted_at) throw notFound('That reply');
-    const thread = await threads.readableThread(db, reporter, reply.thread_id);
+    const thread = await readable(reply.thread_id);
     columns = { neighbourhood_id: thread.neighbourhood_id, thread_id: thread.id, reply_id: reply.id, member_id: reply.author_id };
   } else {
     const member = await memberNamed(db, target.username);
     columns = { neighbourhood_id: null, thread_id: null, reply_id: null, member_id: member.id };
   }
   if (columns.member_id === reporter.id) throw badRequest('You cannot report yourself.', 'invalid_report');
-  const { id } = await q.insertReport(db, { reporter_id: reporter.id, ...columns, category: input.category, reason: checkReason(input.reason), forward: !!input.forward });
+  const { id } = await q.insertReport(db, {
+    reporter_id: reporter.id, ...columns, category: input.category, reason: checkReason(input.reason), forward: !!input.forward, ap_id: input.apId ?? null,
+  });
   return (await q.findReport(db, id))!;
+}
+
+export async function reportById(db: Database, id: number) {
+  const report = await q.findReport(db, id);
+  if (!report) throw notFound('That report');
+  return report;
+}
+
+/** The Flag we sent to another server for a member's report is remembered, so that server's answer finds it. */
+export const rememberSentFlag = (db: Database, reportId: number, apId: string) => q.setReportApId(db, reportId, apId);
+
+/**
+ * Another server resolved a report we forwarded to it (Lemmy's `Resolve` of our Flag): the reporter sees
+ * it resolved. Only the server holding the neighbourhood (or, for an account, the account) has that say.
+ */
+export async function resolvedElsewhere(db: Database, flagId: string, byOrigin: string): Promise<number> {
+  let closed = 0;
+  for (const report of await q.openReportsByApId(db, flagId)) {
+    const authority = report.neighbourhood_ap_id ?? (report.neighbourhood_id === null ? report.member_ap_id : null);
+    if (!authority || new URL(authority).origin !== byOrigin) continue;
+    if (await q.closeReport(db, report.id, 'resolved', null)) closed++;
+  }
+  return closed;
 }
 
 /** The reports waiting for this moderator: in one neighbourhood, or everywhere they may act. */

@@ -200,7 +200,10 @@ function reportsWithNames(db: Database) {
     .leftJoin('members as subject', 'subject.id', 'reports.member_id')
     .leftJoin('neighbourhoods', 'neighbourhoods.id', 'reports.neighbourhood_id')
     .selectAll('reports')
-    .select(['reporter.username as reporter', 'subject.username as member', 'neighbourhoods.handle as neighbourhood']);
+    .select([
+      'reporter.username as reporter', 'reporter.ap_id as reporter_ap_id', 'subject.username as member', 'subject.ap_id as member_ap_id',
+      'neighbourhoods.handle as neighbourhood', 'neighbourhoods.ap_id as neighbourhood_ap_id',
+    ]);
 }
 
 export function findReport(db: Database, id: number) {
@@ -224,7 +227,16 @@ export function reportsBy(db: Database, reporterId: number) {
   return reportsWithNames(db).where('reports.reporter_id', '=', reporterId).orderBy('reports.id', 'desc').limit(100).execute();
 }
 
-export async function closeReport(db: Database, id: number, status: 'resolved' | 'dismissed', moderatorId: number) {
+export function setReportApId(db: Database, id: number, apId: string) {
+  return db.updateTable('reports').set({ ap_id: apId }).where('id', '=', id).execute();
+}
+
+export function openReportsByApId(db: Database, apId: string) {
+  return reportsWithNames(db).where('reports.ap_id', '=', apId).where('reports.status', '=', 'open').execute();
+}
+
+/** Closes an open report; `moderatorId` null when the server that holds it closed it. */
+export async function closeReport(db: Database, id: number, status: 'resolved' | 'dismissed', moderatorId: number | null) {
   const result = await db
     .updateTable('reports')
     .set({ status, resolved_by: moderatorId, resolved_at: new Date() })

@@ -258,6 +258,7 @@ const moderationRoutes: FastifyPluginAsync = async (app) => {
     const target = threadId !== undefined ? { threadId } : replyId !== undefined ? { replyId } : { username: username! };
     const report = await moderation.fileReport(app.db, requireViewer(request.viewer), target, input);
     request.log.info({ report: report.id }, 'report filed');
+    await app.federation.reportFiled(report);
     return reply.status(201).send({ report: presentReport(report) });
   });
 
@@ -280,6 +281,7 @@ const moderationRoutes: FastifyPluginAsync = async (app) => {
       schema: { summary: outcome === 'resolve' ? 'Close a report as acted on (moderators)' : 'Close a report without action (moderators)', params: idParams, body: reasonBody, response: done },
     }, async (request, reply) => {
       await moderation.closeReport(app.db, requireViewer(request.viewer), request.params.id, status, request.body?.reason);
+      await app.federation.reportClosed(request.params.id);
       return reply.status(204).send();
     });
   }

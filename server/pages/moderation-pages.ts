@@ -119,7 +119,8 @@ const moderationPages: FastifyPluginAsync = async (app) => {
   }, async (request, reply) => {
     const { threadId, replyId, username, category, reason, forward } = request.body;
     const target = threadId ? { threadId: Number(threadId) } : replyId ? { replyId: Number(replyId) } : { username: username ?? '' };
-    await moderation.fileReport(app.db, requireViewer(request.viewer), target, { category, reason, forward: forward === '1' });
+    const report = await moderation.fileReport(app.db, requireViewer(request.viewer), target, { category, reason, forward: forward === '1' });
+    await app.federation.reportFiled(report);
     return seeOther(reply, '/reports/mine');
   });
 
@@ -129,6 +130,7 @@ const moderationPages: FastifyPluginAsync = async (app) => {
   for (const [outcome, status] of [['resolve', 'resolved'], ['dismiss', 'dismissed']] as const) {
     app.post<{ Params: { id: number } }>(`/reports/:id/${outcome}`, { schema: { params: idParams, body: formBody({}) } }, async (request, reply) => {
       const handle = await moderation.closeReport(app.db, requireViewer(request.viewer), request.params.id, status);
+      await app.federation.reportClosed(request.params.id);
       return seeOther(reply, handle ? log(handle) : '/moderation');
     });
   }

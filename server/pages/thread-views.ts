@@ -1,6 +1,6 @@
 // Pages about threads: one thread with its nested replies, and the forms to write and edit them.
 import type { ThreadKind } from '../database.ts';
-import type { Reply, Thread } from '../threads/domain.ts';
+import { attachmentsOf, type Reply, type Thread } from '../threads/domain.ts';
 import { toLocalInput, when } from './format.ts';
 import { errorSummary, field, markdownEditor, select } from './forms.ts';
 import { type Fragment, html, type Html, trusted } from './html.ts';
@@ -18,6 +18,20 @@ function likeButton(ctx: PageContext, action: string, count: number, liked: bool
   const label = html`<span aria-hidden="true">♥</span> ${liked ? 'Liked' : 'Like'} <span class="count">(${count})</span>`;
   if (!ctx.viewer) return html`<p class="likes">${count} ${count === 1 ? 'like' : 'likes'}</p>`;
   return buttonForm(ctx, action, label, { liked: liked ? '0' : '1' }, html` class="like" aria-pressed="${liked ? 'true' : 'false'}"`);
+}
+
+/** Dislikes arrive only from other servers (there is no downvote here); when there are some, they show. */
+function dislikes(post: { dislike_count: number }): Fragment {
+  return post.dislike_count ? html`<p class="dislikes">${post.dislike_count} ${post.dislike_count === 1 ? 'dislike' : 'dislikes'} from elsewhere</p>` : null;
+}
+
+/** Attachments of a post from another server: images with their alt text, the rest as links. */
+function attachmentList(post: { attachments: Thread['attachments'] }): Fragment {
+  const items = attachmentsOf(post);
+  if (!items.length) return null;
+  return html`<ul class="attachments">${items.map((a) => html`<li>${a.shown
+    ? html`<a href="${a.url}"><img src="${a.url}" alt="${a.description ?? ''}" loading="lazy" referrerpolicy="no-referrer"></a>`
+    : html`<a href="${a.url}" rel="nofollow noopener">${a.description || (a.image ? 'Image' : 'Attachment')}: ${new URL(a.url).hostname}</a>`}</li>`)}</ul>`;
 }
 
 function kindDetails(ctx: PageContext, t: Thread): Fragment {
@@ -82,8 +96,10 @@ export function replyItem(ctx: PageContext, r: Reply, view: ReplyView, answers: 
 <article aria-label="Reply by ${r.deleted_at ? 'a deleted post' : r.author_display_name || r.author_username || 'a former member'}">
   ${r.deleted_at ? html`<p class="deleted">This reply was deleted.</p>` : html`${byline(ctx, r.author_username, r.author_display_name, r.created_at, r.edited_at)}
   <div class="body">${trusted(r.body_html)}</div>
+  ${attachmentList(r)}
   <div class="actions">
     ${likeButton(ctx, `/replies/${r.id}/like`, r.like_count, view.liked)}
+    ${dislikes(r)}
     ${mine ? html`<a href="/replies/${r.id}/edit">Edit</a> ${buttonForm(ctx, `/replies/${r.id}/delete`, 'Delete', {}, html` class="link danger" data-confirm="Delete this reply?"`)}` : null}
     ${ctx.viewer && !mine ? html`<a href="/replies/${r.id}/report" class="report">Report</a>` : null}
     ${view.canModerate ? buttonForm(ctx, `/replies/${r.id}/remove`, 'Remove', {}, html` class="link danger" data-confirm="Remove this reply?"`) : null}
@@ -116,8 +132,10 @@ export function threadPage(ctx: PageContext, data: ThreadPageData) {
   ${byline(ctx, t.author_username, t.author_display_name, t.created_at, t.edited_at)}
   ${kindDetails(ctx, t)}
   <div class="body">${trusted(t.body_html)}</div>
+  ${attachmentList(t)}
   <div class="actions">
     ${likeButton(ctx, `/threads/${t.id}/like`, t.like_count, data.likes.thread)}
+    ${dislikes(t)}
     ${ctx.viewer && !mine ? html`<a href="/threads/${t.id}/report" class="report">Report</a>` : null}
     ${mine ? html`<a href="/threads/${t.id}/edit">Edit</a> ${buttonForm(ctx, `/threads/${t.id}/delete`, 'Delete thread', {}, html` class="link danger" data-confirm="Delete this thread and hide its replies?"`)}` : null}
   </div>

@@ -105,3 +105,8 @@ export const acceptedFollows = (db: Database, actor: LocalActorRef, direction: F
   q.listFollows(db, actor, direction, 'accepted', after, limit);
 export const countAcceptedFollows = (db: Database, actor: LocalActorRef, direction: Follow['direction']) => q.countFollows(db, actor, direction, 'accepted');
 export const admissionOf = q.admissionOf;
+
+/** Whether a remote actor follows the neighbourhood with its moderators' (or its open admission's) consent. */
+export async function isAdmittedFollower(db: Database, neighbourhoodId: number, remoteActorId: number): Promise<boolean> {
+  return (await q.findFollow(db, neighbourhoodActor(neighbourhoodId), remoteActorId, 'inbound'))?.state === 'accepted';
+}

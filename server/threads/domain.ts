@@ -1,6 +1,6 @@
 // Threads and replies: what neighbours post, edit, delete and like.
 import type { Viewer } from '../accounts/domain.ts';
-import type { ExchangeStatus, ThreadKind } from '../database.ts';
+import type { ExchangeStatus, StoredAttachment, ThreadKind } from '../database.ts';
 import type { Database } from '../database.ts';
 import { badRequest, forbidden, notFound } from '../errors.ts';
 import type { Cursor } from '../http.ts';
@@ -9,6 +9,17 @@ import * as neighbourhoods from '../neighbourhoods/domain.ts';
 import * as q from './queries.ts';
 
 export type Thread = q.ThreadWithNames;
+
+/**
+ * A post's attachments as shown: an image (by its type or media type) with its alt text, else a link.
+ * Images load from their server only over HTTPS, which is what the pages' CSP allows (img-src https:).
+ */
+export function attachmentsOf(post: { attachments: StoredAttachment[] }) {
+  return post.attachments.map((a) => {
+    const image = a.type === 'Image' || !!a.mediaType?.startsWith('image/');
+    return { url: a.url, mediaType: a.mediaType, description: a.name, image, shown: image && a.url.startsWith('https:') };
+  });
+}
 export type Reply = q.ReplyWithNames;
 export const threadKinds: readonly ThreadKind[] = ['discussion', 'event', 'offer', 'want', 'story'];
 
@@ -48,7 +59,7 @@ export interface RemotePost {
   html: string;
   language?: string | null;
   sensitive?: boolean;
-  attachments?: { url: string; mediaType: string | null; name: string | null }[];
+  attachments?: StoredAttachment[];
   publishedAt?: Date | null;
 }
 
@@ -238,7 +249,7 @@ export async function reply(db: Database, viewer: Viewer, threadId: number, inpu
       parent_id: input.parentId ?? null,
       author_id: viewer.id,
       ...bodyColumns(input.body, input.remote?.html),
-      ...(input.remote && { ap_id: input.remote.apId }),
+      ...(input.remote && { ap_id: input.remote.apId, attachments: JSON.stringify(input.remote.attachments ?? []) as never }),
       ...(input.remote?.publishedAt && input.remote.publishedAt < new Date() && { created_at: input.remote.publishedAt }),
     },
     neighbourhood.id,
@@ -260,15 +271,24 @@ export async function deleteReply(db: Database, viewer: Viewer, id: number): Pro
   await q.markReplyDeleted(db, existing);
 }
 
+/** A member likes a post (or takes the like back); returns the post's new like count. */
 export async function like(db: Database, viewer: Viewer, target: { threadId: number } | { replyId: number }, liked: boolean) {
+  return (await vote(db, viewer, target, 1, liked)).like_count;
+}
+
+/**
+ * A vote up or down on a post, or (`on` false) taking it back. Downvotes come only from other servers
+ * (Lemmy's Dislike): the pages here offer a like alone, and show the dislikes counted.
+ */
+export async function vote(db: Database, viewer: Viewer, target: { threadId: number } | { replyId: number }, direction: q.VoteDirection, on: boolean) {
   if ('threadId' in target) {
     await readableThread(db, viewer, target.threadId);
-    return q.setLike(db, viewer.id, { thread_id: target.threadId }, liked);
+    return q.setVote(db, viewer.id, { thread_id: target.threadId }, direction, on);
   }
   const existing = await replyById(db, target.replyId);
   if (existing.deleted_at) throw notFound('That reply');
   await readableThread(db, viewer, existing.thread_id);
-  return q.setLike(db, viewer.id, { reply_id: target.replyId }, liked);
+  return q.setVote(db, viewer.id, { reply_id: target.replyId }, direction, on);
 }
 
 export async function likesInThread(db: Database, viewer: Viewer | null, threadId: number) {

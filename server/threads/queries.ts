@@ -126,29 +126,47 @@ export function markReplyDeleted(db: Database, reply: { id: number; thread_id: n
 }
 
 export type LikeTarget = { thread_id: number } | { reply_id: number };
+export type VoteDirection = 1 | -1;
+const countColumn = (direction: VoteDirection) => (direction === 1 ? 'like_count' : 'dislike_count');
 
-/** Adds or removes one member's like and keeps the target's count in step; returns the new count. */
-export function setLike(db: Database, memberId: number, target: LikeTarget, liked: boolean) {
+/**
+ * Gives one member's vote on a post `direction` (a like, or a dislike from another server), or with
+ * `on` false takes back their vote; keeps the post's counts in step and returns them.
+ */
+export function setVote(db: Database, memberId: number, target: LikeTarget, direction: VoteDirection, on: boolean) {
   const table = 'thread_id' in target ? 'threads' : 'replies';
   const targetId = 'thread_id' in target ? target.thread_id : target.reply_id;
   const column = 'thread_id' in target ? 'thread_id' : 'reply_id';
   return db.transaction().execute(async (trx) => {
-    const changed = liked
-      ? await trx
-          .insertInto('likes')
-          .values({ member_id: memberId, thread_id: null, reply_id: null, ...target })
-          .onConflict((oc) => oc.columns([column, 'member_id']).where(column, 'is not', null).doNothing())
-          .returning('member_id')
-          .executeTakeFirst()
-      : await trx.deleteFrom('likes').where('member_id', '=', memberId).where(column, '=', targetId).returning('member_id').executeTakeFirst();
-    const step = changed ? (liked ? 1 : -1) : 0;
-    const row = await trx
+    const steps = { like_count: 0, dislike_count: 0 };
+    if (on) {
+      const inserted = await trx
+        .insertInto('likes')
+        .values({ member_id: memberId, thread_id: null, reply_id: null, ...target, direction })
+        .onConflict((oc) => oc.columns([column, 'member_id']).where(column, 'is not', null).doNothing())
+        .returning('member_id')
+        .executeTakeFirst();
+      if (inserted) steps[countColumn(direction)] = 1;
+      else {
+        // A member turning a like into a dislike (or back) moves their one vote across.
+        const turned = await trx.updateTable('likes').set({ direction }).where('member_id', '=', memberId).where(column, '=', targetId)
+          .where('direction', '=', -direction as VoteDirection).returning('member_id').executeTakeFirst();
+        if (turned) {
+          steps[countColumn(direction)] = 1;
+          steps[countColumn(-direction as VoteDirection)] = -1;
+        }
+      }
+    } else {
+      // Lemmy undoes a dislike as `Undo(Like)`: taking a vote back takes it back whichever way it went.
+      const removed = await trx.deleteFrom('likes').where('member_id', '=', memberId).where(column, '=', targetId).returning('direction').executeTakeFirst();
+      if (removed) steps[countColumn(removed.direction)] = -1;
+    }
+    return trx
       .updateTable(table)
-      .set((eb) => ({ like_count: eb('like_count', '+', step) }))
+      .set((eb) => ({ like_count: eb('like_count', '+', steps.like_count), dislike_count: eb('dislike_count', '+', steps.dislike_count) }))
       .where('id', '=', targetId)
-      .returning('like_count')
+      .returning(['like_count', 'dislike_count'])
       .executeTakeFirstOrThrow();
-    return row.like_count;
   });
 }
 
@@ -158,6 +176,7 @@ export function likesInThread(db: Database, memberId: number, threadId: number) 
     .selectFrom('likes')
     .select(['thread_id', 'reply_id'])
     .where('member_id', '=', memberId)
+    .where('direction', '=', 1)
     .where((eb) =>
       eb.or([
         eb('thread_id', '=', threadId),

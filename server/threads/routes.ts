@@ -10,6 +10,20 @@ const personSchema = nullable({
   properties: { username: { type: 'string' }, displayName: { type: 'string' } },
 });
 
+const attachmentsSchema = {
+  type: 'array',
+  items: {
+    type: 'object',
+    properties: { url: { type: 'string' }, mediaType: nullable({ type: 'string' }), description: nullable({ type: 'string' }), image: { type: 'boolean' } },
+  },
+} as const;
+
+/** Likes, and dislikes (which only other servers send), and the score they make. */
+const voteProperties = { likeCount: { type: 'integer' }, dislikeCount: { type: 'integer' }, score: { type: 'integer' } } as const;
+const votes = (post: { like_count: number; dislike_count: number }) => ({ likeCount: post.like_count, dislikeCount: post.dislike_count, score: post.like_count - post.dislike_count });
+const attachments = (post: { attachments: threads.Thread['attachments'] }) =>
+  threads.attachmentsOf(post).map(({ url, mediaType, description, image }) => ({ url, mediaType, description, image }));
+
 const threadSchema = {
   type: 'object',
   properties: {
@@ -29,7 +43,8 @@ const threadSchema = {
       properties: { item: { type: 'string' }, expiresAt: nullable(dateTime), status: { type: 'string', enum: ['open', 'fulfilled'] } },
     }),
     replyCount: { type: 'integer' },
-    likeCount: { type: 'integer' },
+    ...voteProperties,
+    attachments: attachmentsSchema,
     createdAt: dateTime,
     editedAt: nullable(dateTime),
     lastActivityAt: dateTime,
@@ -49,7 +64,8 @@ const replySchema = {
     body: { type: 'string' },
     bodyHtml: { type: 'string' },
     deleted: { type: 'boolean' },
-    likeCount: { type: 'integer' },
+    ...voteProperties,
+    attachments: attachmentsSchema,
     createdAt: dateTime,
     editedAt: nullable(dateTime),
   },
@@ -69,7 +85,8 @@ export function presentThread(t: threads.Thread) {
     event: t.event_starts_at ? { startsAt: t.event_starts_at, endsAt: t.event_ends_at, place: t.event_place } : null,
     exchange: t.exchange_status ? { item: t.exchange_item ?? '', expiresAt: t.exchange_expires_at, status: t.exchange_status } : null,
     replyCount: t.reply_count,
-    likeCount: t.like_count,
+    ...votes(t),
+    attachments: attachments(t),
     createdAt: t.created_at,
     editedAt: t.edited_at,
     lastActivityAt: t.last_activity_at,
@@ -89,7 +106,8 @@ export function presentReply(r: threads.Reply & { depth?: number }) {
     body: r.deleted_at ? '' : r.body_source,
     bodyHtml: r.deleted_at ? '' : r.body_html,
     deleted: !!r.deleted_at,
-    likeCount: r.like_count,
+    ...votes(r),
+    attachments: r.deleted_at ? [] : attachments(r),
     createdAt: r.created_at,
     editedAt: r.edited_at,
   };
