@@ -11,7 +11,7 @@
 // Notification ids follow the same idea, 35 digits: 13 of time, 1 of type (1 mention, 2 favourite),
 // 1 of status kind, 10 of the status's row id, 10 of the acting member (0 when the status says who).
 import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
-import type { Database, Tables } from '../database.ts';
+import type { Database, StoredAttachment, Tables } from '../database.ts';
 import { followedNeighbourhoods } from '../feeds/queries.ts';
 import { type Reader, readableNeighbourhoods } from '../feeds/visibility.ts';
 
@@ -192,6 +192,7 @@ export function postStatusRows(db: Database, ids: number[]) {
       'profile_posts.body_source',
       'profile_posts.body_html',
       sql<number>`0`.as('like_count'),
+      sql<StoredAttachment[]>`'[]'::jsonb`.as('attachments'),
       sql<number>`0`.as('reply_count'),
       'profile_posts.created_at',
       'profile_posts.edited_at',
