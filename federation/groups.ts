@@ -541,6 +541,12 @@ export function registerPosts(federation: import('@fedify/fedify').Federation<Fe
     const items = [postUri(ctx, found.thread, 'thread'), ...found.replies.filter((reply) => !reply.deleted_at).map((reply) => postUri(ctx, reply, 'reply'))];
     return { items: items.map((id) => new APObject({ id })) };
   });
+  // A neighbourhood's pinned threads (Lemmy's and Mastodon's `featured`), newest pin first.
+  federation.setOrderedCollectionDispatcher('featured', Page, '/neighbourhoods/{handle}/featured', async (ctx, values) => {
+    const neighbourhood = await neighbourhoods.neighbourhoodByHandle(ctx.data.db, values.handle).catch(() => null);
+    if (!neighbourhood || neighbourhood.ap_id) return null;
+    return { items: (await threads.pinnedThreads(ctx.data.db, neighbourhood)).map((thread) => pageOf(ctx, thread) as Page) };
+  });
   federation.setObjectDispatcher(Page, '/threads/{id}', async (ctx, values) => {
     if (!/^\d{1,9}$/.test(values.id)) return null;
     const thread = await threads.readableThread(ctx.data.db, null, Number(values.id)).catch(() => null);
