@@ -273,14 +273,13 @@ async function postNamed(ctx: Ctx, uri: URL, evenRemoved: boolean) {
 /** Carries out an action; the moderation domain refuses it (403, logged by `tolerant`) unless the actor may act. */
 async function act(ctx: Ctx, action: Action, announcedBy: neighbourhoods.Neighbourhood | null): Promise<void> {
   const db = ctx.data.db;
-  const post = ['Delete', 'Lock'].includes(action.type) || action.target?.pathname.endsWith('/featured') || (action.type === 'Remove' && !action.target?.pathname.endsWith('/moderators'))
-    ? await postNamed(ctx, action.object, action.undo && action.type === 'Delete')
-    : null;
+  const onPost = ['Delete', 'Lock'].includes(action.type) || !!action.target?.pathname.endsWith('/featured') || (action.type === 'Remove' && !action.target?.pathname.endsWith('/moderators'));
+  const post = onPost ? await postNamed(ctx, action.object, action.undo && action.type === 'Delete') : null;
+  if (onPost ? !post : action.type !== 'Block' && !action.target?.pathname.endsWith('/moderators')) return;
   const thread = post && ('thread' in post ? post.thread : await threads.threadById(db, post.reply.thread_id));
   const neighbourhood = thread ? await neighbourhoods.neighbourhoodById(db, thread.neighbourhood_id) : await neighbourhoodNamed(ctx, action.addressed);
   // A group speaks only for itself; one it does not hold here is none of our business.
   if (!neighbourhood || (announcedBy && announcedBy.id !== neighbourhood.id)) return;
-  if (post === null && action.type !== 'Block' && action.type !== 'Add' && action.type !== 'Remove') return;
 
   let moderator: moderation.Moderator;
   if (announcedBy && action.actor.href === announcedBy.ap_id) moderator = { neighbourhoodItself: announcedBy.id };
@@ -330,7 +329,7 @@ async function act(ctx: Ctx, action: Action, announcedBy: neighbourhoods.Neighbo
   if (action.type === 'Block') {
     if (action.undo) await moderation.liftBan(db, moderator, neighbourhood.handle, subject.username, reason);
     else await moderation.banFromNeighbourhood(db, moderator, neighbourhood.handle, subject.username, { reason, expiresAt: action.endTime, removeContent: action.removeData });
-  } else if (action.target?.pathname.endsWith('/moderators') && !action.undo) {
+  } else if (!action.undo) {
     await moderation.setNeighbourhoodModerator(db, moderator, neighbourhood.handle, subject.username, action.type === 'Add');
   }
 }
