@@ -542,11 +542,16 @@ export function registerPosts(federation: import('@fedify/fedify').Federation<Fe
     return { items: items.map((id) => new APObject({ id })) };
   });
   // A neighbourhood's pinned threads (Lemmy's and Mastodon's `featured`), newest pin first.
-  federation.setOrderedCollectionDispatcher('featured', Page, '/neighbourhoods/{handle}/featured', async (ctx, values) => {
-    const neighbourhood = await neighbourhoods.neighbourhoodByHandle(ctx.data.db, values.handle).catch(() => null);
-    if (!neighbourhood || neighbourhood.ap_id) return null;
-    return { items: (await threads.pinnedThreads(ctx.data.db, neighbourhood)).map((thread) => pageOf(ctx, thread) as Page) };
-  });
+  const pinned = async (db: FederationData['db'], handle: string) => {
+    const neighbourhood = await neighbourhoods.neighbourhoodByHandle(db, handle).catch(() => null);
+    return neighbourhood && !neighbourhood.ap_id ? threads.pinnedThreads(db, neighbourhood) : null;
+  };
+  federation
+    .setOrderedCollectionDispatcher('featured', Page, '/neighbourhoods/{handle}/featured', async (ctx, values) => {
+      const list = await pinned(ctx.data.db, values.handle);
+      return list && { items: list.map((thread) => pageOf(ctx, thread) as Page) };
+    })
+    .setCounter(async (ctx, values) => (await pinned(ctx.data.db, values.handle))?.length ?? null);
   federation.setObjectDispatcher(Page, '/threads/{id}', async (ctx, values) => {
     if (!/^\d{1,9}$/.test(values.id)) return null;
     const thread = await threads.readableThread(ctx.data.db, null, Number(values.id)).catch(() => null);

@@ -4,7 +4,7 @@
 // neighbourhood (honoured, and in the moderation log). docs/federation.md lists each fixture.
 import { readFile } from 'node:fs/promises';
 import { eachDatabase } from './helpers.ts';
-import { startInstance } from './instances.ts';
+import { collectionIds, getJson, startInstance } from './instances.ts';
 import { eventually, postSigned, RemoteServer } from './remote-server.ts';
 
 const fixtures = new URL('../../shared/fixtures/fediverse/lemmy/activities/', import.meta.url);
@@ -148,4 +148,76 @@ eachDatabase('Lemmy\u2019s moderation activities', async (t, database) => {
       }
     });
   }
+
+  await t.test('what the group sends, in Lemmy\u2019s shapes', async (t) => {
+    const follower = await remote.actor('follower');
+    const follow = { '@context': 'https://www.w3.org/ns/activitystreams', id: remote.activityId(), type: 'Follow', actor: follower.id, object: group };
+    t.equal((await postSigned(`${group}/inbox`, follow, follower)).status, 202);
+    await eventually(() => remote.inboxPosts('Accept').length > 0, 30_000, 'the Accept');
+    const sent = async (check: (object: any) => boolean, what: string) =>
+      (await eventually(() => remote.inboxPosts('Announce').find((post) => typeof post.body.object === 'object' && check(post.body.object)), 30_000, what))!.body;
+    const threadUrl = `${a.url}/threads/${thread.id}`;
+    const robinUrl = `${a.url}/members/robin`;
+    const common = { actor: robinUrl, audience: group, cc: group };
+
+    await robin.post(`/api/threads/${thread.id}/lock`, { reason: 'Settled' });
+    const lock = await sent((o) => o.type === 'Lock', 'the Lock');
+    t.equal(lock.actor, group, 'announced by the group');
+    t.match(lock.object, { ...common, object: threadUrl, summary: 'Settled' }, 'Lock by the moderator, of the thread');
+    await robin.post(`/api/threads/${thread.id}/unlock`, {});
+    t.match((await sent((o) => o.type === 'Undo' && o.object?.type === 'Lock', 'the Undo(Lock)')).object, { actor: robinUrl, object: { type: 'Lock', actor: robinUrl, object: threadUrl } });
+
+    await robin.post(`/api/threads/${thread.id}/pin`, {});
+    t.match((await sent((o) => o.type === 'Add' && o.target === `${group}/featured`, 'the Add')).object, { ...common, object: threadUrl });
+    t.match(await getJson(`${group}/featured`), { type: 'OrderedCollection', totalItems: 1, orderedItems: [{ type: 'Page', id: threadUrl }] }, 'the featured collection');
+    t.equal((await getJson(group)).featured, `${group}/featured`, 'named by the group');
+    await robin.post(`/api/threads/${thread.id}/unpin`, {});
+    await sent((o) => o.type === 'Remove' && o.target === `${group}/featured`, 'the Remove from featured');
+
+    const strangerName = encodeURIComponent(`stranger@${host}`);
+    const until = new Date(Date.now() + 3_600_000);
+    await robin.post('/api/neighbourhoods/park-road/bans', { username: `stranger@${host}`, reason: 'Spam', expiresAt: until.toISOString(), removeContent: true });
+    const block = (await sent((o) => o.type === 'Block', 'the Block')).object;
+    t.match(block, { ...common, object: stranger.id, target: group, summary: 'Spam', removeData: true }, 'Block of the member from the group');
+    t.equal(new Date(block.endTime).getTime(), until.getTime(), 'ending when the ban ends');
+    await robin.delete(`/api/neighbourhoods/park-road/bans/${strangerName}`);
+    t.match((await sent((o) => o.type === 'Undo' && o.object?.type === 'Block', 'the Undo(Block)')).object, { object: { type: 'Block', object: stranger.id, target: group } });
+    const removedReply = replies.find((r: any) => r.author.username === `stranger@${host}`);
+    await robin.post(`/api/replies/${removedReply.id}/restore`, {});
+    t.match((await sent((o) => o.type === 'Undo' && o.object?.type === 'Delete', 'the Undo(Delete)')).object, { actor: robinUrl, object: { type: 'Delete', object: `${stranger.id}/notes/1` } }, 'by the reply\u2019s id where it was written');
+    await robin.post(`/api/replies/${removedReply.id}/remove`, { reason: 'Again' });
+    t.match((await sent((o) => o.type === 'Delete' && o.summary === 'Again', 'the Delete')).object, { ...common, object: `${stranger.id}/notes/1` });
+
+    await robin.request('PUT', `/api/neighbourhoods/park-road/moderators/${encodeURIComponent(`alpha@${host}`)}`, {});
+    t.match((await sent((o) => o.type === 'Add' && o.target === `${group}/moderators`, 'the Add to moderators')).object, { ...common, object: alpha.id });
+    t.ok((await collectionIds(`${group}/moderators`)).includes(alpha.id), 'listed by their own id');
+  });
+
+  await t.test('a community elsewhere announces its moderators\u2019 actions; only theirs are honoured', async (t) => {
+    const lemmy = await RemoteServer.start(t);
+    const [mod, nobody, author] = [await lemmy.actor('mod'), await lemmy.actor('nobody'), await lemmy.actor('author')];
+    const community = await lemmy.actor('main', { type: 'Group', attributedTo: `${lemmy.origin}/users/main/moderators` });
+    const communityId = community.id;
+    lemmy.serve('/users/main/moderators', { '@context': 'https://www.w3.org/ns/activitystreams', id: `${communityId}/moderators`, type: 'OrderedCollection', totalItems: 1, orderedItems: [mod.id] });
+    t.equal((await robin.post('/api/follows', { neighbourhood: communityId })).status, 201, 'robin follows the community');
+    const handle = `main@${new URL(lemmy.origin).host}`;
+    const announce = (object: unknown) => ({ '@context': 'https://www.w3.org/ns/activitystreams', id: lemmy.activityId(), type: 'Announce', actor: communityId, to: ['https://www.w3.org/ns/activitystreams#Public'], cc: [`${communityId}/followers`], object });
+    const page = { id: `${lemmy.origin}/post/1`, type: 'Page', attributedTo: author.id, name: 'Lost cat', content: '<p>Ginger, answers to Biscuit.</p>', audience: communityId, to: [communityId, 'https://www.w3.org/ns/activitystreams#Public'] };
+    lemmy.serve('/post/1', { '@context': 'https://www.w3.org/ns/activitystreams', ...page });
+    t.equal((await postSigned(`${a.url}/inbox`, announce({ id: `${page.id}#create`, type: 'Create', actor: author.id, object: page }), community)).status, 202);
+    const path = `/api/neighbourhoods/${encodeURIComponent(handle)}/threads`;
+    const here = await eventually(async () => (await robin.get(path)).body.threads?.find((row: any) => row.title === 'Lost cat'), 30_000, 'the announced thread');
+    const lock = (actor: string) => ({ id: lemmy.activityId(), type: 'Lock', actor, object: page.id, audience: communityId, to: ['https://www.w3.org/ns/activitystreams#Public'], cc: [communityId] });
+
+    t.equal((await postSigned(`${a.url}/inbox`, announce(lock(nobody.id)), community)).status, 202);
+    await settled();
+    t.equal((await robin.get(`/api/threads/${here.id}`)).body.thread.locked, false, 'a lock by someone not in its moderators collection is refused');
+    t.equal((await postSigned(`${a.url}/inbox`, announce(lock(mod.id)), community)).status, 202);
+    await eventually(async () => (await robin.get(`/api/threads/${here.id}`)).body.thread.locked, 30_000, 'the lock by its moderator');
+    const removal = { id: lemmy.activityId(), type: 'Delete', actor: mod.id, object: page.id, summary: 'Found', audience: communityId, to: ['https://www.w3.org/ns/activitystreams#Public'], cc: [communityId] };
+    t.equal((await postSigned(`${a.url}/inbox`, announce(removal), community)).status, 202);
+    await eventually(async () => (await robin.get(`/api/threads/${here.id}`)).status === 404, 30_000, 'the removal by its moderator');
+    t.equal((await postSigned(`${a.url}/inbox`, announce({ id: lemmy.activityId(), type: 'Undo', actor: mod.id, object: removal, audience: communityId }), community)).status, 202);
+    await eventually(async () => (await robin.get(`/api/threads/${here.id}`)).status === 200, 30_000, 'restored by its moderator');
+  });
 });
