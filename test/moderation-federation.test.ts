@@ -2,9 +2,14 @@
 // moderator locks, pins, bans and unbans, and every server honours it; a member on A appointed moderator
 // of B's neighbourhood removes a post from A and it goes everywhere; B's moderator restores it. Someone
 // who moderates nothing, sending each action to B's group, is refused and nothing changes.
+import t from 'tap';
 import { eachDatabase, snapshot } from './helpers.ts';
 import { anotherDatabase, collectionIds, startInstance } from './instances.ts';
 import { eventually, postSigned, RemoteServer } from './remote-server.ts';
+
+// Three instances and two databases, round trip after round trip: longer than the usual five minutes
+// on a busy machine (PGlite, three in one process, is the slow half).
+t.setTimeout(900_000);
 
 eachDatabase('moderation federates across three instances', async (t, database) => {
   const [a, b, c] = [
