@@ -145,7 +145,8 @@ export function registerActors(federation: Federation<FederationData> | Federati
   federation
     .setCollectionDispatcher('moderators', Person, '/neighbourhoods/{handle}/moderators', async (ctx, values) => {
       const list = await moderators(ctx.data.db, values.handle);
-      return list && { items: list.map((m) => new Person({ id: ctx.getActorUri(memberIdentifier(m.username)) })) };
+      // Moderators from other servers are listed by their own ids.
+      return list && { items: list.map((m) => new Person({ id: m.ap_id ? new URL(m.ap_id) : ctx.getActorUri(memberIdentifier(m.username)) })) };
     })
     .setCounter(async (ctx, values) => (await moderators(ctx.data.db, values.handle))?.length ?? null);
 

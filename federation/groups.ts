@@ -46,6 +46,7 @@ import { findRemoteActor, recipientOf, rememberRemoteActor, sendActivity } from 
 import type { InboxHandler } from './inbox.ts';
 import type { FederationService } from './service.ts';
 import { undoHandlers } from './inbox.ts';
+import { mirrorModerators, receiveAnnouncedModeration } from './moderation.ts';
 import { memberIdentifier, neighbourhoodIdentifier } from './vocabulary.ts';
 
 type Ctx = Context<FederationData>;
@@ -139,9 +140,10 @@ export async function announceChange(ctx: Ctx, event: LiveEvent): Promise<void> 
   let stamp: string;
   if (event.event === 'thread.deleted' || event.event === 'reply.deleted') {
     const deleted = await threads.deletedPost(db, event.replyId !== undefined ? { replyId: event.replyId } : { threadId: event.threadId });
-    if (!deleted) return;
+    // A moderator's removal is announced from the moderation log, as the moderator's Delete.
+    if (!deleted || deleted.removed_at) return;
     const uri = postUri(ctx, deleted, event.replyId !== undefined ? 'reply' : 'thread');
-    const del = new Delete({ id: new URL(`${uri.href}#delete`), actor: group, object: new Tombstone({ id: uri }), tos: [PUBLIC_COLLECTION], ccs: [group] });
+    const del = new Delete({ id: new URL(`${uri.href}#delete`), actor: authorUri(ctx, deleted) ?? group, object: new Tombstone({ id: uri }), audience: group, tos: [PUBLIC_COLLECTION], ccs: [group] });
     await announce(del, `${event.event}-${event.replyId ?? event.threadId}`);
     return;
   }
@@ -183,7 +185,7 @@ async function sendToRemoteGroup(ctx: Ctx, groupApId: string, event: LiveEvent):
   if (!group) return;
   if (event.event === 'thread.deleted' || event.event === 'reply.deleted') {
     const deleted = await threads.deletedPost(db, event.replyId !== undefined ? { replyId: event.replyId } : { threadId: event.threadId });
-    if (!deleted || deleted.ap_id || !deleted.author_username || deleted.author_ap_id) return;
+    if (!deleted || deleted.removed_at || deleted.ap_id || !deleted.author_username || deleted.author_ap_id) return;
     const identifier = memberIdentifier(deleted.author_username);
     const uri = event.replyId !== undefined ? replyUri(ctx, event.replyId) : threadUri(ctx, event.threadId);
     const actor = ctx.getActorUri(identifier);
@@ -391,7 +393,7 @@ async function placeName(ctx: Ctx, event: Event): Promise<string | null> {
   }
 }
 
-async function lookup(ctx: Ctx, uri: URL): Promise<APObject | null> {
+export async function lookup(ctx: Ctx, uri: URL): Promise<APObject | null> {
   try {
     return await ctx.lookupObject(uri, { documentLoader: await ctx.getDocumentLoader({ identifier: 'actor' }) });
   } catch {
@@ -409,7 +411,7 @@ async function objectOf(ctx: Ctx, activity: Activity): Promise<APObject | null> 
 }
 
 /** Errors our domain raises for bad remote input (4xx) are logged and dropped, never retried. */
-async function tolerant(ctx: InboxContext<FederationData>, activity: Activity, work: () => Promise<unknown>) {
+export async function tolerant(ctx: InboxContext<FederationData>, activity: Activity, work: () => Promise<unknown>) {
   try {
     await work();
   } catch (error) {
@@ -439,25 +441,10 @@ async function editPost(ctx: Ctx, post: Post) {
   else await threads.editReply(ctx.data.db, author, known.reply.id, '', html);
 }
 
-/** A deletion by `actor`, who must be the post's author (moderators' removals are handled apart). */
-async function deletePost(ctx: Ctx, actor: URL, objectId: URL) {
-  const known = await threads.postByApId(ctx.data.db, objectId.href);
-  if (!known) return;
-  const author = await authorOf(ctx, actor);
-  if (!author) return;
-  if ('thread' in known) await threads.deleteThread(ctx.data.db, author, known.thread.id);
-  else await threads.deleteReply(ctx.data.db, author, known.reply.id);
-}
-
 async function onUpdate(ctx: InboxContext<FederationData>, update: Update) {
   const post = await objectOf(ctx, update);
   if (!isPost(post) || !update.actorId || post.attributionId?.href !== update.actorId.href) return;
   await tolerant(ctx, update, () => editPost(ctx, post));
-}
-
-async function onDelete(ctx: InboxContext<FederationData>, del: Delete) {
-  if (!del.objectId || !del.actorId) return;
-  await tolerant(ctx, del, () => deletePost(ctx, del.actorId!, del.objectId!));
 }
 
 /**
@@ -469,6 +456,8 @@ async function onAnnounce(ctx: InboxContext<FederationData>, announce: Announce)
   if (!announce.actorId) return;
   const neighbourhood = await neighbourhoods.neighbourhoodByApId(ctx.data.db, announce.actorId.href);
   if (!neighbourhood) return;
+  // Deletions, removals, locks, bans, pins and moderators: checked against the group's moderators.
+  if (await receiveAnnouncedModeration(ctx, announce, neighbourhood)) return;
   let inner: APObject | null;
   try {
     inner = await announce.getObject({ documentLoader: ctx.documentLoader, contextLoader: ctx.contextLoader, crossOrigin: 'trust' });
@@ -486,15 +475,6 @@ async function onAnnounce(ctx: InboxContext<FederationData>, announce: Announce)
       if (!post) return;
       if (inner instanceof Create) await receivePost(ctx, post, { announcedBy: neighbourhood });
       else await editPost(ctx, post);
-    } else if (inner instanceof Delete) {
-      if (!inner.objectId) return;
-      const known = await knownPost(ctx, inner.objectId);
-      if (!known) return;
-      const thread = 'thread' in known ? known.thread : await threads.threadById(ctx.data.db, known.reply.thread_id);
-      // The group is the authority on what stays in it: its Delete is the author's deletion or a
-      // moderator's removal, and either way the post leaves the neighbourhood here too.
-      if (thread.neighbourhood_id !== neighbourhood.id) return;
-      await threads.removePost(ctx.data.db, null, 'thread' in known ? { threadId: known.thread.id } : { replyId: known.reply.id });
     } else {
       const post = await authentic(inner);
       if (post) await receivePost(ctx, post, { announcedBy: neighbourhood });
@@ -523,6 +503,8 @@ export function remoteNeighbourhoods(service: FederationService): RemoteNeighbou
         description: group?.summary ? plainText(group.summary.toString()) : '',
         placeName,
       });
+      // Whose moderation to honour there: its moderators collection, kept up by its Add/Remove later.
+      await mirrorModerators(ctx, await neighbourhoods.neighbourhoodById(ctx.data.db, row.id)).catch((error: unknown) => ctx.data.log.info({ err: error, group: remote.uri }, 'could not read a group\'s moderators'));
       if (follower) await service.follow(follower, remote.uri);
       return row.id;
     },
@@ -549,7 +531,6 @@ const on = <T extends Activity>(type: InboxHandler<T>['type'], handle: InboxHand
 export const groupHandlers: InboxHandler[] = [
   on(Create, onCreate),
   on(Update, onUpdate),
-  on(Delete, onDelete),
   on(Announce, onAnnounce),
   on(Like, (ctx, like) => setVote(ctx, like, 1, true)),
   on(Dislike, (ctx, dislike) => setVote(ctx, dislike, -1, true)),
@@ -585,6 +566,17 @@ export function registerPosts(federation: import('@fedify/fedify').Federation<Fe
     const reply = /^\d{1,9}$/.test(id) ? await threads.replyById(db, Number(id)).catch(() => null) : null;
     return reply && !reply.ap_id && !reply.deleted_at ? reply : null;
   };
+  // A neighbourhood's pinned threads (Lemmy's and Mastodon's `featured`), newest pin first.
+  const pinned = async (db: FederationData['db'], handle: string) => {
+    const neighbourhood = await neighbourhoods.neighbourhoodByHandle(db, handle).catch(() => null);
+    return neighbourhood && !neighbourhood.ap_id ? threads.pinnedThreads(db, neighbourhood) : null;
+  };
+  federation
+    .setOrderedCollectionDispatcher('featured', Page, '/neighbourhoods/{handle}/featured', async (ctx, values) => {
+      const list = await pinned(ctx.data.db, values.handle);
+      return list && { items: list.map((thread) => pageOf(ctx, thread) as Page) };
+    })
+    .setCounter(async (ctx, values) => (await pinned(ctx.data.db, values.handle))?.length ?? null);
   federation.setObjectDispatcher(Page, '/threads/{id}', async (ctx, values) => {
     const thread = await threadFor(ctx.data.db, values.id);
     return thread && !thread.ap_id ? (pageOf(ctx, thread) as Page) : null;

@@ -16,6 +16,12 @@ const on = <T extends Activity>(type: InboxHandler<T>['type'], handle: Handler<T
 /** Undo is routed by the type of what is undone; the undoer must be the original activity's actor. */
 export const undoHandlers = new Map<URL['href'], (ctx: InboxContext<FederationData>, undone: Activity, undo: Undo) => Promise<void>>();
 
+/**
+ * Undo of what Fedify cannot read back as an activity (Lemmy's `Lock`, or `Block` with `removeData`),
+ * routed by the `type` of the undone object as sent; checked first. Same rule: the undoer is its actor.
+ */
+export const namedUndoHandlers = new Map<string, (ctx: InboxContext<FederationData>, undone: Record<string, unknown>, undo: Undo) => Promise<void>>();
+
 /** The local actor an activity's object names (`Follow` of one of ours), or null. */
 async function targetOf(ctx: InboxContext<FederationData>, uri: URL | null) {
   const parsed = uri && ctx.parseUri(uri);
@@ -55,6 +61,9 @@ async function onAnswer(ctx: InboxContext<FederationData>, answer: Accept | Reje
 
 async function onUndo(ctx: InboxContext<FederationData>, undo: Undo) {
   if (!undo.actorId) return;
+  const sent = ((await undo.toJsonLd()) as { object?: unknown }).object;
+  const named = sent && typeof sent === 'object' ? namedUndoHandlers.get(String((sent as { type?: unknown }).type)) : undefined;
+  if (named) return named(ctx, sent as Record<string, unknown>, undo);
   // An embedded object from another origin is not trusted: Fedify fetches it from its own id instead.
   let undone: APObject | null;
   try {

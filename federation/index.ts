@@ -6,7 +6,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { DatabaseHealth } from '../server/availability.ts';
 import type { Config } from '../server/config.ts';
-import type { Database } from '../server/database.ts';
+import { type Database, listen } from '../server/database.ts';
 import { isBlockedHost } from '../server/domain-blocks/domain.ts';
 import { DatabaseJobQueue, DatabaseKvStore } from '../server/queue/domain.ts';
 import { recordServerState } from '../server/remote-actors/domain.ts';
@@ -15,10 +15,11 @@ import { type FederationData, registerActors } from './actors.ts';
 import { fetchLimits } from './delivery.ts';
 import { contextLoader, documentLoader } from './fetching.ts';
 import { announceChange, groupHandlers, registerPosts } from './groups.ts';
-import { inboxHandlers } from './inbox.ts';
+import { type InboxHandler, inboxHandlers } from './inbox.ts';
 import { clientToServer } from './outbox.ts';
 import { profilePostRoutes } from './profile-posts.ts';
 import { reportHandlers } from './reports.ts';
+import { announceModeration, moderationHandlers } from './moderation.ts';
 import { InboxGate } from './shedding.ts';
 import { FederationService } from './service.ts';
 import { instanceIdentifier } from './vocabulary.ts';
@@ -85,7 +86,17 @@ export function createInstanceFederation(db: Database, config: Config, log: Fast
     .onUnverifiedActivity((_ctx, _activity, reason) =>
       Response.json({ error: 'invalid_signature', message: describe(reason) }, { status: 401 }),
     );
-  for (const { type, handle } of [...inboxHandlers, ...groupHandlers, ...reportHandlers]) listeners.on(type, handle);
+  // Fedify takes one listener per type: handlers of the same type (the catch-all `Activity`, which sees the
+  // types ActivityStreams lacks, such as Lemmy's `Lock` and `Resolve`) run in turn.
+  const handlersByType = new Map<InboxHandler['type'], InboxHandler['handle'][]>();
+  for (const { type, handle } of [...inboxHandlers, ...groupHandlers, ...reportHandlers, ...moderationHandlers]) {
+    handlersByType.set(type, [...(handlersByType.get(type) ?? []), handle]);
+  }
+  for (const [type, handles] of handlersByType) {
+    listeners.on(type, async (ctx, activity) => {
+      for (const handle of handles) await handle(ctx, activity);
+    });
+  }
   return { federation, queue, kv };
 }
 
@@ -120,13 +131,21 @@ export default fp(async function federationPlugin(app: FastifyInstance) {
   // API, federation), so there is one trigger for all of them. Where several web processes hear the same
   // change, each sends it under the same activity id, and receivers keep one.
   let stopAnnouncing = () => {};
+  let stopModeration = async () => {};
   app.addHook('onReady', async () => {
     if (!app.hasDecorator('live')) return;
     stopAnnouncing = await app.live.subscribe({ instance: true }, null, (event) => {
       announceChange(app.federation.context(), event).catch((error: unknown) => app.log.warn({ err: error, event: event.event }, 'could not announce a change'));
     });
+    // Moderation actions likewise, from the moderation log's NOTIFY (every path writes the log).
+    stopModeration = await listen(db, 'square_mile_moderation', (payload) => {
+      announceModeration(app.federation.context(), Number(payload)).catch((error: unknown) => app.log.warn({ err: error, entry: payload }, 'could not announce a moderation action'));
+    }, (error) => app.log.warn({ err: error }, 'moderation listener'));
   });
-  app.addHook('onClose', async () => stopAnnouncing());
+  app.addHook('onClose', async () => {
+    stopAnnouncing();
+    await stopModeration();
+  });
 
   if (config.role === 'web') return;
   const stop = new AbortController();

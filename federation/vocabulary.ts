@@ -76,6 +76,8 @@ export function groupFromNeighbourhood(ctx: Context<unknown>, neighbourhood: Nei
     location: placeOf(neighbourhood),
     // FEP-1b12 and Lemmy: a group is attributed to its moderators collection.
     attribution: new URL(`${fields.id.href}/moderators`),
+    // Its pinned threads, as Lemmy and Mastodon publish them.
+    featured: new URL(`${fields.id.href}/featured`),
     manuallyApprovesFollowers: neighbourhood.admission === 'approval',
     discoverable: true,
   });

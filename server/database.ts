@@ -290,6 +290,9 @@ export interface ModerationLogTable {
   member_id: number | null;
   reason: Generated<string>;
   created_at: Generated<Date>;
+  /** For a ban: when it ends (null: until lifted), and whether the member's posts were removed with it. */
+  expires_at: Date | null;
+  removed_content: Generated<boolean>;
 }
 
 export interface JoinRequestsTable {

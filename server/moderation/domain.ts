@@ -15,11 +15,21 @@ export async function canModerate(db: Database, neighbourhood: neighbourhoods.Ne
   return isInstanceStaff(viewer) || (await neighbourhoods.roleIn(db, neighbourhood, viewer)) === 'moderator';
 }
 
-async function requireModeratorOf(db: Database, neighbourhoodId: number, viewer: Viewer) {
+/**
+ * Who takes a moderation action: a member (one of ours, or the member row of an actor on another server,
+ * such as a remote moderator), or a neighbourhood on another server acting on what it holds, which is the
+ * authority there (federation has checked that the group itself said so).
+ */
+export type Moderator = Viewer | { neighbourhoodItself: number };
+
+const asMember = (moderator: Moderator): Viewer | null => ('id' in moderator ? moderator : null);
+
+async function requireModeratorOf(db: Database, neighbourhoodId: number, moderator: Moderator) {
   const neighbourhood = await neighbourhoods.neighbourhoodById(db, neighbourhoodId);
-  if (!(await canModerate(db, neighbourhood, viewer))) {
-    throw forbidden('Only this neighbourhood\u2019s moderators can do that.', 'not_a_moderator');
-  }
+  const allowed = 'neighbourhoodItself' in moderator
+    ? moderator.neighbourhoodItself === neighbourhood.id && neighbourhood.ap_id !== null
+    : await canModerate(db, neighbourhood, moderator);
+  if (!allowed) throw forbidden('Only this neighbourhood\u2019s moderators can do that.', 'not_a_moderator');
   return neighbourhood;
 }
 
@@ -29,15 +39,27 @@ function requireStaff(viewer: Viewer): void {
 
 const checkReason = (reason: string | undefined) => (reason ?? '').trim().slice(0, 1000);
 
-function log(db: Database, moderator: Viewer, action: ModerationAction, entry: { neighbourhoodId: number | null; threadId?: number; replyId?: number; memberId?: number; reason?: string }) {
+interface LogDetails {
+  neighbourhoodId: number | null;
+  threadId?: number;
+  replyId?: number;
+  memberId?: number;
+  reason?: string;
+  expiresAt?: Date | null;
+  removedContent?: boolean;
+}
+
+function log(db: Database, moderator: Moderator, action: ModerationAction, entry: LogDetails) {
   return q.insertLogEntry(db, {
     neighbourhood_id: entry.neighbourhoodId,
-    moderator_id: moderator.id,
+    moderator_id: asMember(moderator)?.id ?? null,
     action,
     thread_id: entry.threadId ?? null,
     reply_id: entry.replyId ?? null,
     member_id: entry.memberId ?? null,
     reason: checkReason(entry.reason),
+    expires_at: entry.expiresAt ?? null,
+    removed_content: entry.removedContent ?? false,
   });
 }
 
@@ -54,7 +76,7 @@ async function threadState(db: Database, id: number) {
 }
 
 /** A moderator's removal: hidden everywhere like a deletion, but kept so it can be restored. */
-export async function removeThread(db: Database, moderator: Viewer, id: number, reason?: string): Promise<Where> {
+export async function removeThread(db: Database, moderator: Moderator, id: number, reason?: string): Promise<Where> {
   const thread = await threadState(db, id);
   const neighbourhood = await requireModeratorOf(db, thread.neighbourhood_id, moderator);
   if (thread.deleted_at) throw notFound('That thread');
@@ -63,7 +85,7 @@ export async function removeThread(db: Database, moderator: Viewer, id: number, 
   return { handle: neighbourhood.handle, threadId: id };
 }
 
-export async function restoreThread(db: Database, moderator: Viewer, id: number, reason?: string): Promise<Where> {
+export async function restoreThread(db: Database, moderator: Moderator, id: number, reason?: string): Promise<Where> {
   const thread = await threadState(db, id);
   const neighbourhood = await requireModeratorOf(db, thread.neighbourhood_id, moderator);
   if (!thread.removed_at) throw conflict('Only a removed thread can be restored.', 'not_removed');
@@ -73,7 +95,7 @@ export async function restoreThread(db: Database, moderator: Viewer, id: number,
 }
 
 /** Locks (no new replies) or unlocks a thread. */
-export async function lockThread(db: Database, moderator: Viewer, id: number, locked: boolean, reason?: string): Promise<Where> {
+export async function lockThread(db: Database, moderator: Moderator, id: number, locked: boolean, reason?: string): Promise<Where> {
   const thread = await threadState(db, id);
   const neighbourhood = await requireModeratorOf(db, thread.neighbourhood_id, moderator);
   if (thread.deleted_at) throw notFound('That thread');
@@ -83,7 +105,7 @@ export async function lockThread(db: Database, moderator: Viewer, id: number, lo
 }
 
 /** Pins a thread to the top of its neighbourhood's list, or unpins it. */
-export async function pinThread(db: Database, moderator: Viewer, id: number, pinned: boolean, reason?: string): Promise<Where> {
+export async function pinThread(db: Database, moderator: Moderator, id: number, pinned: boolean, reason?: string): Promise<Where> {
   const thread = await threadState(db, id);
   const neighbourhood = await requireModeratorOf(db, thread.neighbourhood_id, moderator);
   if (thread.deleted_at) throw notFound('That thread');
@@ -98,7 +120,7 @@ async function replyState(db: Database, id: number) {
   return reply;
 }
 
-export async function removeReply(db: Database, moderator: Viewer, id: number, reason?: string): Promise<Where> {
+export async function removeReply(db: Database, moderator: Moderator, id: number, reason?: string): Promise<Where> {
   const reply = await replyState(db, id);
   const neighbourhood = await requireModeratorOf(db, reply.neighbourhood_id, moderator);
   if (reply.deleted_at) throw notFound('That reply');
@@ -107,7 +129,7 @@ export async function removeReply(db: Database, moderator: Viewer, id: number, r
   return { handle: neighbourhood.handle, threadId: reply.thread_id };
 }
 
-export async function restoreReply(db: Database, moderator: Viewer, id: number, reason?: string): Promise<Where> {
+export async function restoreReply(db: Database, moderator: Moderator, id: number, reason?: string): Promise<Where> {
   const reply = await replyState(db, id);
   const neighbourhood = await requireModeratorOf(db, reply.neighbourhood_id, moderator);
   if (!reply.removed_at) throw conflict('Only a removed reply can be restored.', 'not_removed');
@@ -115,6 +137,9 @@ export async function restoreReply(db: Database, moderator: Viewer, id: number, 
   await log(db, moderator, 'restore_reply', { neighbourhoodId: reply.neighbourhood_id, threadId: reply.thread_id, replyId: id, memberId: reply.author_id ?? undefined, reason });
   return { handle: neighbourhood.handle, threadId: reply.thread_id };
 }
+
+/** Someone from another server: their member row is named `name@host`, which a local name cannot be. */
+const isRemote = (member: { username: string }) => member.username.includes('@');
 
 async function memberNamed(db: Database, username: string) {
   const member = await memberByUsername(db, username);
@@ -131,26 +156,27 @@ export interface BanOptions {
 }
 
 /** Bans a member from a neighbourhood: they leave it, cannot rejoin until the ban ends, and may lose their posts there. */
-export async function banFromNeighbourhood(db: Database, moderator: Viewer, handle: string, username: string, options: BanOptions = {}) {
+export async function banFromNeighbourhood(db: Database, moderator: Moderator, handle: string, username: string, options: BanOptions = {}) {
   const neighbourhood = await neighbourhoods.neighbourhoodByHandle(db, handle);
   await requireModeratorOf(db, neighbourhood.id, moderator);
   const member = await memberNamed(db, username);
-  if (member.id === moderator.id) throw badRequest('You cannot ban yourself.', 'invalid_ban');
+  const acting = asMember(moderator);
+  if (member.id === acting?.id) throw badRequest('You cannot ban yourself.', 'invalid_ban');
   if (options.expiresAt && options.expiresAt <= new Date()) throw badRequest('A ban must end in the future.', 'invalid_ban');
   // A neighbourhood moderator cannot ban a fellow moderator; the instance's staff can.
-  if (!isInstanceStaff(moderator) && (await neighbourhoods.roleIn(db, neighbourhood, { ...moderator, id: member.id })) === 'moderator') {
+  if (acting && !isInstanceStaff(acting) && (await neighbourhoods.roleIn(db, neighbourhood, { ...acting, id: member.id })) === 'moderator') {
     throw forbidden('Ask the instance\u2019s admins to ban a moderator.', 'not_staff');
   }
-  await q.upsertBan(db, { neighbourhoodId: neighbourhood.id, memberId: member.id, bannedBy: moderator.id, reason: checkReason(options.reason), expiresAt: options.expiresAt ?? null });
+  await q.upsertBan(db, { neighbourhoodId: neighbourhood.id, memberId: member.id, bannedBy: acting?.id ?? null, reason: checkReason(options.reason), expiresAt: options.expiresAt ?? null });
   await neighbourhoods.removeMembership(db, neighbourhood.id, member.id);
   if (options.removeContent) {
     await q.markThreadsOfAuthorRemoved(db, member.id, neighbourhood.id);
     await q.markRepliesRemoved(db, { authorId: member.id, neighbourhoodId: neighbourhood.id });
   }
-  await log(db, moderator, 'ban', { neighbourhoodId: neighbourhood.id, memberId: member.id, reason: options.reason });
+  await log(db, moderator, 'ban', { neighbourhoodId: neighbourhood.id, memberId: member.id, reason: options.reason, expiresAt: options.expiresAt ?? null, removedContent: !!options.removeContent });
 }
 
-export async function liftBan(db: Database, moderator: Viewer, handle: string, username: string, reason?: string) {
+export async function liftBan(db: Database, moderator: Moderator, handle: string, username: string, reason?: string) {
   const neighbourhood = await neighbourhoods.neighbourhoodByHandle(db, handle);
   await requireModeratorOf(db, neighbourhood.id, moderator);
   const member = await memberNamed(db, username);
@@ -164,19 +190,49 @@ export async function bansIn(db: Database, viewer: Viewer, handle: string) {
   return q.activeBans(db, neighbourhood.id);
 }
 
-/** Makes a member of the neighbourhood one of its moderators, or hands the role back. */
-export async function setNeighbourhoodModerator(db: Database, moderator: Viewer, handle: string, username: string, appointed: boolean) {
+/**
+ * Makes a member of the neighbourhood one of its moderators, or hands the role back. Someone from another
+ * server (who follows rather than joins) becomes a member by being appointed, and stops being one when
+ * dismissed; so does anyone in a neighbourhood on another server, whose membership here only mirrors it.
+ */
+export async function setNeighbourhoodModerator(db: Database, moderator: Moderator, handle: string, username: string, appointed: boolean) {
   const neighbourhood = await neighbourhoods.neighbourhoodByHandle(db, handle);
   await requireModeratorOf(db, neighbourhood.id, moderator);
   const member = await memberNamed(db, username);
-  if (!appointed && (await neighbourhoods.moderatorsOf(db, neighbourhood.id)).length <= 1 && !isInstanceStaff(moderator)) {
+  const acting = asMember(moderator);
+  const mirrored = isRemote(member) || neighbourhood.ap_id !== null;
+  if (!appointed && !neighbourhood.ap_id && (await neighbourhoods.moderatorsOf(db, neighbourhood.id)).length <= 1 && !isInstanceStaff(acting)) {
     throw conflict('A neighbourhood keeps at least one moderator.', 'last_moderator');
   }
-  if (!(await q.setMembershipRole(db, neighbourhood.id, member.id, appointed ? 'moderator' : 'member'))) {
+  if (appointed && mirrored) await neighbourhoods.addMembership(db, neighbourhood.id, member.id);
+  if (!appointed && isRemote(member)) {
+    if (!(await q.deleteModeratorMembership(db, neighbourhood.id, member.id))) throw conflict(`${member.username} is not a moderator here.`, 'not_a_moderator');
+  } else if (!(await q.setMembershipRole(db, neighbourhood.id, member.id, appointed ? 'moderator' : 'member'))) {
     throw conflict(`${member.username} has to join ${neighbourhood.name} first.`, 'not_a_member');
   }
   await log(db, moderator, appointed ? 'appoint_moderator' : 'dismiss_moderator', { neighbourhoodId: neighbourhood.id, memberId: member.id });
 }
+
+/**
+ * A neighbourhood on another server, as its moderators collection lists them now: the listed members
+ * (ours or remote) become its moderators here, the others stop being. Not logged: nobody acted here.
+ */
+export async function mirrorRemoteModerators(db: Database, neighbourhood: neighbourhoods.Neighbourhood, memberIds: number[]) {
+  if (!neighbourhood.ap_id) throw badRequest('Only a neighbourhood on another server is mirrored.', 'not_remote');
+  for (const { id, ap_id } of await neighbourhoods.moderatorsOf(db, neighbourhood.id)) {
+    if (memberIds.includes(id)) continue;
+    if (ap_id) await neighbourhoods.removeMembership(db, neighbourhood.id, id);
+    else await q.setMembershipRole(db, neighbourhood.id, id, 'member');
+  }
+  for (const id of memberIds) {
+    await neighbourhoods.addMembership(db, neighbourhood.id, id);
+    await q.setMembershipRole(db, neighbourhood.id, id, 'moderator');
+  }
+}
+
+/** A log entry with what other servers need to hear about it, or undefined. */
+export const logEntryForFederation = q.logEntryForFederation;
+export type FederatedLogEntry = NonNullable<Awaited<ReturnType<typeof q.logEntryForFederation>>>;
 
 /** Makes a neighbourhood members-only (threads for members alone, joining by approval) or public again. */
 export async function setMembersOnly(db: Database, moderator: Viewer, handle: string, membersOnly: boolean) {

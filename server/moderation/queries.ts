@@ -87,7 +87,7 @@ export async function markThreadsOfAuthorRemoved(db: Database, authorId: number,
     .execute();
 }
 
-export function upsertBan(db: Database, ban: { neighbourhoodId: number; memberId: number; bannedBy: number; reason: string; expiresAt: Date | null }) {
+export function upsertBan(db: Database, ban: { neighbourhoodId: number; memberId: number; bannedBy: number | null; reason: string; expiresAt: Date | null }) {
   const values = { banned_by: ban.bannedBy, reason: ban.reason, expires_at: ban.expiresAt, created_at: new Date() };
   return db
     .insertInto('neighbourhood_bans')
@@ -134,8 +134,42 @@ export async function setMembershipRole(db: Database, neighbourhoodId: number, m
   return result.numUpdatedRows > 0n;
 }
 
+/** Ends a remote member's moderator membership (they only belong as moderators); false when they were none. */
+export async function deleteModeratorMembership(db: Database, neighbourhoodId: number, memberId: number) {
+  const result = await db
+    .deleteFrom('memberships')
+    .where('neighbourhood_id', '=', neighbourhoodId)
+    .where('member_id', '=', memberId)
+    .where('role', '=', 'moderator')
+    .executeTakeFirst();
+  if (result.numDeletedRows === 0n) return false;
+  await db.updateTable('neighbourhoods').set((eb) => ({ member_count: eb('member_count', '-', 1) })).where('id', '=', neighbourhoodId).execute();
+  return true;
+}
+
 export function insertLogEntry(db: Database, entry: Insertable<ModerationLogTable>) {
   return db.insertInto('moderation_log').values(entry).execute();
+}
+
+/** One log entry with the ids other servers know its parts by: ActivityPub ids of remote rows, names of ours. */
+export function logEntryForFederation(db: Database, id: number) {
+  return db
+    .selectFrom('moderation_log')
+    .innerJoin('neighbourhoods', 'neighbourhoods.id', 'moderation_log.neighbourhood_id')
+    .leftJoin('members as moderator', 'moderator.id', 'moderation_log.moderator_id')
+    .leftJoin('members as subject', 'subject.id', 'moderation_log.member_id')
+    .leftJoin('threads', 'threads.id', 'moderation_log.thread_id')
+    .leftJoin('replies', 'replies.id', 'moderation_log.reply_id')
+    .select([
+      'moderation_log.id', 'moderation_log.action', 'moderation_log.thread_id', 'moderation_log.reply_id', 'moderation_log.reason',
+      'moderation_log.expires_at', 'moderation_log.removed_content', 'moderation_log.created_at',
+      'neighbourhoods.handle as neighbourhood_handle', 'neighbourhoods.ap_id as neighbourhood_ap_id',
+      'moderator.username as moderator_username', 'moderator.ap_id as moderator_ap_id',
+      'subject.username as member_username', 'subject.ap_id as member_ap_id',
+      'threads.ap_id as thread_ap_id', 'replies.ap_id as reply_ap_id',
+    ])
+    .where('moderation_log.id', '=', id)
+    .executeTakeFirst();
 }
 
 /** Log entries newest first: one neighbourhood's, or (neighbourhoodId undefined) the whole instance's. */

@@ -86,13 +86,17 @@ export async function updateNeighbourhood(db: Database, viewer: Viewer, handle: 
   return q.updateNeighbourhood(db, current.id, fields);
 }
 
-export async function join(db: Database, viewer: Viewer, handle: string) {
-  const neighbourhood = await neighbourhoodByHandle(db, handle);
+export async function requireNotBanned(db: Database, neighbourhood: Neighbourhood, viewer: Pick<Viewer, 'id'>): Promise<void> {
   const ban = await activeBan(db, neighbourhood.id, viewer.id);
   if (ban) {
     const until = ban.expires_at ? ` until ${ban.expires_at.toISOString()}` : '';
     throw forbidden(`You are banned from ${neighbourhood.name}${until}.`, 'banned');
   }
+}
+
+export async function join(db: Database, viewer: Viewer, handle: string) {
+  const neighbourhood = await neighbourhoodByHandle(db, handle);
+  await requireNotBanned(db, neighbourhood, viewer);
   // A members-only neighbourhood takes a moderator's approval: the request waits for them.
   if (neighbourhood.visibility === 'members' && !(await roleIn(db, neighbourhood, viewer))) {
     await insertJoinRequest(db, neighbourhood.id, viewer.id);

@@ -71,7 +71,7 @@ export function moderatorsOf(db: Database, neighbourhoodId: number) {
   return db
     .selectFrom('memberships')
     .innerJoin('members', 'members.id', 'memberships.member_id')
-    .select(['members.id', 'members.username', 'members.display_name'])
+    .select(['members.id', 'members.username', 'members.display_name', 'members.ap_id'])
     .where('memberships.neighbourhood_id', '=', neighbourhoodId)
     .where('memberships.role', '=', 'moderator')
     .orderBy('memberships.joined_at')

@@ -123,6 +123,8 @@ function exchangeColumns(kind: ThreadKind, exchange: Partial<ExchangeDetails> | 
  * fediverse without a local membership, and a neighbourhood on another server decides there who posts.
  */
 async function requirePoster(db: Database, neighbourhood: neighbourhoods.Neighbourhood, viewer: Viewer, remote: RemotePost | undefined) {
+  // A ban holds whichever way the post arrives, and here too for a neighbourhood elsewhere that banned them.
+  await neighbourhoods.requireNotBanned(db, neighbourhood, viewer);
   if (remote || neighbourhood.ap_id) return;
   await neighbourhoods.requireMember(db, neighbourhood, viewer);
 }
@@ -316,15 +318,24 @@ export function deletedPost(db: Database, target: { threadId: number } | { reply
   return 'threadId' in target ? q.findThreadEvenDeleted(db, target.threadId) : q.findReply(db, target.replyId);
 }
 
-/**
- * A moderator removes a thread or reply from their neighbourhood; `moderator` null means the neighbourhood
- * itself (a group on another server, whose word federation has already checked). Minimal until the
- * moderation feature's removal (with reasons and restore) replaces it.
- */
-export async function removePost(db: Database, moderator: Viewer | null, target: { threadId: number } | { replyId: number }): Promise<void> {
-  const reply = 'replyId' in target ? await replyById(db, target.replyId) : null;
-  const thread = await threadById(db, reply ? reply.thread_id : (target as { threadId: number }).threadId);
-  if (moderator) await neighbourhoods.requireModerator(db, await neighbourhoods.neighbourhoodById(db, thread.neighbourhood_id), moderator);
-  if (reply) await q.markReplyDeleted(db, reply);
-  else await q.markThreadDeleted(db, thread.id);
+/** A public neighbourhood's pinned threads, for its featured collection; none for a members-only one. */
+export async function pinnedThreads(db: Database, neighbourhood: neighbourhoods.Neighbourhood): Promise<Thread[]> {
+  if (neighbourhood.visibility !== 'public') return [];
+  return q.listThreads(db, { neighbourhoodId: neighbourhood.id, limit: 50, pinned: true });
+}
+
+/** A thread or reply by our id or its ActivityPub id, even deleted or removed (to restore it), or null. */
+export async function postEvenRemoved(db: Database, target: { threadId: number } | { replyId: number } | { apId: string }): Promise<{ thread: Thread } | { reply: Reply } | null> {
+  if ('apId' in target) {
+    const threadId = await q.threadIdByApId(db, target.apId);
+    if (threadId !== undefined) return postEvenRemoved(db, { threadId });
+    const replyId = await q.replyIdByApId(db, target.apId);
+    return replyId === undefined ? null : postEvenRemoved(db, { replyId });
+  }
+  if ('threadId' in target) {
+    const thread = await q.findThreadEvenDeleted(db, target.threadId);
+    return thread ? { thread } : null;
+  }
+  const reply = await q.findReply(db, target.replyId);
+  return reply ? { reply } : null;
 }
