@@ -23,7 +23,7 @@ const entrySchema = {
   },
 } as const;
 
-const errors = { 400: errorSchema, 404: errorSchema, 422: errorSchema };
+const errors = { 400: errorSchema, 404: errorSchema, 422: errorSchema, 502: errorSchema, 504: errorSchema };
 
 interface DirectoryQuery {
   q?: string;
