@@ -20,6 +20,8 @@ export type LiveEventType = (typeof postEventTypes)[number];
 
 /** What a subscriber receives. Deletions carry ids only. */
 export interface LiveEvent {
+  /** The event's number: a stream that reconnects passes the last one it saw to get what it missed. */
+  id?: number;
   event: LiveEventType;
   neighbourhood: { id: number; handle: string; name: string };
   threadId: number;
@@ -73,6 +75,8 @@ const isMissing = (error: unknown) => error instanceof AppError && error.status 
 const catchUpOverlap = 1000;
 const rememberedIds = 5000;
 const catchUpLimit = 10_000;
+/** How many event numbers back a stream that reconnects can resume from. */
+const resumeWindow = 500;
 
 export class LiveBus {
   readonly #db: Database;
@@ -123,13 +127,32 @@ export class LiveBus {
 
   /**
    * Calls `listener` with every event in `scope` that `reader` may see, until the returned function is called.
-   * Resolves once the subscription is live, so nothing committed after that is missed.
+   * Resolves once the subscription is live, so nothing committed after that is missed. With `after` (the
+   * last event number a client saw before it lost its connection), the events since are handed over first,
+   * as far back as the last `resumeWindow` numbers.
    */
-  async subscribe(scope: LiveScope, reader: Reader, listener: LiveListener): Promise<() => void> {
+  async subscribe(scope: LiveScope, reader: Reader, listener: LiveListener, after?: number): Promise<() => void> {
     const subscription: Subscription = { scope, reader, listener };
     if ('home' in scope) subscription.followed = new Set(await follows.followedIds(this.#db, scope.home));
-    this.#subscriptions.add(subscription);
-    return () => void this.#subscriptions.delete(subscription);
+    const unsubscribe = () => void this.#subscriptions.delete(subscription);
+    if (after === undefined || this.#lastId === undefined) {
+      this.#subscriptions.add(subscription);
+      return unsubscribe;
+    }
+    // In the queue, so events arriving meanwhile come after the missed ones, and none comes twice: what is
+    // numbered above the last event handled so far will arrive as a notice.
+    const resumed = this.#queue.then(async () => {
+      const upTo = this.#lastId ?? 0;
+      for (const payload of await q.eventsAfter(this.#db, Math.max(after, upTo - resumeWindow), resumeWindow)) {
+        const notice = parseNotice(payload);
+        if (!notice || notice.id! > upTo) break;
+        if (notice.type !== 'follows.changed') await this.#dispatch(notice, [subscription]);
+      }
+      this.#subscriptions.add(subscription);
+    });
+    this.#queue = resumed.catch(() => {});
+    await resumed;
+    return unsubscribe;
   }
 
   /** Reads the events committed while the listener was away, then those that arrived meanwhile. */
@@ -175,13 +198,14 @@ export class LiveBus {
     for (const home of homes) home.followed = followed;
   }
 
-  async #dispatch(notice: Exclude<Notice, { type: 'follows.changed' }>): Promise<void> {
-    const interested = [...this.#subscriptions].filter((s) => this.#inScope(s, notice.neighbourhoodId));
+  /** Hands an event to the subscriptions interested in it: all of this process's, or `only` these. */
+  async #dispatch(notice: Exclude<Notice, { type: 'follows.changed' }>, only?: Subscription[]): Promise<void> {
+    const interested = (only ?? [...this.#subscriptions]).filter((s) => this.#inScope(s, notice.neighbourhoodId));
     if (!interested.length) return;
     const event = await this.#load(notice);
     if (!event) return;
     for (const subscription of interested) {
-      if (!(await mayRead(this.#db, event.row, subscription.reader)) || !this.#subscriptions.has(subscription)) continue;
+      if (!(await mayRead(this.#db, event.row, subscription.reader)) || (!only && !this.#subscriptions.has(subscription))) continue;
       try {
         subscription.listener(event.event);
       } catch (error) {
@@ -201,6 +225,7 @@ export class LiveBus {
     try {
       const row = await neighbourhoods.neighbourhoodById(this.#db, notice.neighbourhoodId);
       const event: LiveEvent = {
+        ...(notice.id !== undefined && { id: notice.id }),
         event: notice.type,
         neighbourhood: { id: row.id, handle: row.handle, name: row.name },
         threadId: notice.threadId,
