@@ -39,6 +39,7 @@ eachDatabase('remote neighbourhoods in the directory', async (t, database) => {
     });
     t.same(await handles('q=market'), [`@market@${bHost}`], 'now found by name like any other');
     t.same(await handles('q=sharrow'), [`@market@${bHost}`], 'and by its place name');
+    t.match((await a.client.get('/?q=market')).body, `Sharrow · on ${bHost}`, 'the directory page says where it lives');
     const local = (await ann.get('/api/directory?q=park')).body.neighbourhoods[0];
     t.same(local.instance, { domain: aHost, local: true });
   });
