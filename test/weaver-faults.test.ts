@@ -6,7 +6,8 @@ import { eachDatabase, snapshot } from './helpers.ts';
 import { anotherDatabase, freePort, getJson, startInstance } from './instances.ts';
 
 eachDatabase('following what cannot be reached', async (t, database) => {
-  const timeoutMs = 1000;
+  // Long enough for a loaded test machine's instance B to answer, short enough to wait out.
+  const timeoutMs = 2000;
   const a = await startInstance(t, database, { FETCH_TIMEOUT_MS: String(timeoutMs) });
   const b = await startInstance(t, await anotherDatabase(t, database));
   const bHost = new URL(b.url).host;
