@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from '@fedify/fedify';
 import type { Activity, Recipient } from '@fedify/vocab';
 import { undeliverableOrigins } from '../server/domain-blocks/domain.ts';
-import { badRequest, notFound } from '../server/errors.ts';
+import { AppError, badRequest, notFound } from '../server/errors.ts';
 import { actorByHandle, actorByUri, isStale, type RemoteActor, rememberActor } from '../server/remote-actors/domain.ts';
 import type { FederationData } from './actors.ts';
 import { checkAddress, type FetchLimits, limitedFetch } from './fetching.ts';
@@ -88,22 +88,36 @@ export async function findRemoteActor(ctx: Context<FederationData>, account: str
 
 const activityJson = /^application\/(activity\+json|ld\+json)/;
 
+/**
+ * The actor id WebFinger gives for `name@host`. A host that answers without it: 404. A host that never
+ * answers: 504 once FETCH_TIMEOUT_MS has passed (one deadline for every scheme tried), 502 when it cannot
+ * be reached at all (refused, no such name, a private address), so a member is told which it was.
+ */
 async function webFinger(data: FederationData, name: string, host: string): Promise<URL> {
   const resource = `acct:${name}@${host}`;
   // Test and closed networks run over plain HTTP (this instance's own scheme says which).
   const schemes = data.config.publicUrl.protocol === 'http:' ? ['https:', 'http:'] : ['https:'];
+  const deadline = AbortSignal.timeout(data.config.fetchTimeoutMs);
+  let answered = false;
+  let failure: unknown;
   for (const scheme of schemes) {
     const url = `${scheme}//${host}/.well-known/webfinger?resource=${encodeURIComponent(resource)}`;
     let document: { links?: { rel?: string; type?: string; href?: string }[] };
     try {
-      const { response } = await limitedFetch(url, (u) => new Request(u, { headers: { accept: 'application/jrd+json' } }), fetchLimits(data));
+      const { response } = await limitedFetch(url, (u) => new Request(u, { headers: { accept: 'application/jrd+json' } }), fetchLimits(data), deadline);
+      answered = true;
       if (!response.ok) continue;
       document = (await response.json()) as typeof document;
-    } catch {
+    } catch (error) {
+      failure = error;
+      if (deadline.aborted) break;
       continue;
     }
     const self = document.links?.find((link) => link.rel === 'self' && link.type && activityJson.test(link.type) && link.href);
     if (self) return new URL(self.href!);
   }
-  throw notFound(`The account @${name}@${host}`);
+  if (answered) throw notFound(`The account @${name}@${host}`);
+  if (deadline.aborted) throw new AppError(504, 'remote_timeout', `${host} did not answer within ${data.config.fetchTimeoutMs / 1000} s; try again later.`);
+  const reason = failure instanceof Error ? ((failure.cause as Error | undefined)?.message ?? failure.message) : String(failure);
+  throw new AppError(502, 'remote_unreachable', `Could not reach ${host}: ${reason}`);
 }

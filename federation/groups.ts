@@ -482,7 +482,31 @@ async function onAnnounce(ctx: InboxContext<FederationData>, announce: Announce)
   });
 }
 
-/** A neighbourhood on another server, found by `@name@host` or URL, becomes a row members here can follow. */
+const metresPer = { m: 1, km: 1000, cm: 0.01, miles: 1609.344, feet: 0.3048, inches: 0.0254 } as const;
+
+/**
+ * A group's `location` as our locality: its name, and its point and radius when they make sense (a point
+ * off the globe, or a radius in units we do not know, is left out rather than refused).
+ */
+function localityOf(place: Place | null, fallbackName: string) {
+  const name = place?.name?.toString().trim() || fallbackName;
+  const { latitude, longitude, radius, units } = place ?? {};
+  const hasPoint = typeof latitude === 'number' && typeof longitude === 'number' && Math.abs(latitude) <= 90 && Math.abs(longitude) <= 180;
+  // AS2: a radius without units is in metres.
+  const factor = units === null || units === undefined ? 1 : typeof units === 'string' ? metresPer[units] : undefined;
+  const metres = hasPoint && typeof radius === 'number' && factor !== undefined ? Math.round(radius * factor) : NaN;
+  return {
+    placeName: name,
+    latitude: hasPoint ? latitude : null,
+    longitude: hasPoint ? longitude : null,
+    radiusMetres: metres > 0 && metres <= 2_000_000_000 ? metres : null,
+  };
+}
+
+/**
+ * A neighbourhood on another server, found by `@name@host` or URL, becomes a row members here can follow
+ * and the directory lists: with its locality and, where its followers collection gives one, its size.
+ */
 export function remoteNeighbourhoods(service: FederationService): RemoteNeighbourhoods {
   return {
     async resolve(reference, follower) {
@@ -491,17 +515,25 @@ export function remoteNeighbourhoods(service: FederationService): RemoteNeighbou
       const remote = await findRemoteActor(ctx, account);
       if (remote.type !== 'Group') throw badRequest(`${account} is a person, not a neighbourhood or community.`, 'not_a_group');
       const group = await lookup(ctx, new URL(remote.uri));
-      let placeName = remote.host;
+      let location: Place | null = null;
+      let memberCount: number | null = null;
       if (group instanceof Group) {
-        const location = await group.getLocation({ documentLoader: ctx.documentLoader, suppressError: true }).catch(() => null);
-        if (location instanceof Place && location.name) placeName = location.name.toString();
+        const loader = { documentLoader: ctx.documentLoader, suppressError: true };
+        const place = await group.getLocation(loader).catch(() => null);
+        if (place instanceof Place) location = place;
+        const followers = await group.getFollowers(loader).catch(() => null);
+        const total = followers?.totalItems;
+        if (typeof total === 'number' && Number.isSafeInteger(total) && total >= 0 && total <= 2_000_000_000) memberCount = total;
       }
-      const row = await neighbourhoods.rememberRemoteNeighbourhood(ctx.data.db, {
+      const known = await neighbourhoods.neighbourhoodByApId(ctx.data.db, remote.uri);
+      // A group we know whose server does not answer now keeps what we last heard of it.
+      const row = known && !(group instanceof Group) ? known : await neighbourhoods.rememberRemoteNeighbourhood(ctx.data.db, {
         apId: remote.uri,
         handle: remote.handle ?? `${remote.uri.split('/').pop()}@${remote.host}`,
         name: remote.name,
         description: group?.summary ? plainText(group.summary.toString()) : '',
-        placeName,
+        ...localityOf(location, remote.host),
+        memberCount,
       });
       // Whose moderation to honour there: its moderators collection, kept up by its Add/Remove later.
       await mirrorModerators(ctx, await neighbourhoods.neighbourhoodById(ctx.data.db, row.id)).catch((error: unknown) => ctx.data.log.info({ err: error, group: remote.uri }, 'could not read a group\'s moderators'));

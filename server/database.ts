@@ -339,6 +339,13 @@ export interface DomainAllowsTable {
   created_at: Generated<Date>;
 }
 
+/** Live events, kept about an hour so a listener that reconnects can catch up (see server/live/bus.ts). */
+export interface LiveEventsTable {
+  id: Generated<number>;
+  payload: Record<string, unknown>;
+  created_at: Generated<Date>;
+}
+
 export interface Tables {
   members: MembersTable;
   access_tokens: AccessTokensTable;
@@ -368,6 +375,7 @@ export interface Tables {
   reports: ReportsTable;
   domain_blocks: DomainBlocksTable;
   domain_allows: DomainAllowsTable;
+  live_events: LiveEventsTable;
 }
 
 export type Database = Kysely<Tables>;
@@ -449,13 +457,15 @@ const notificationSources = new WeakMap<Database, PGlite | pg.ClientConfig>();
 /**
  * Calls `onMessage` with every NOTIFY payload sent on `channel` by any connection to this database.
  * PGlite delivers them in-process; on PostgreSQL a dedicated connection listens (the pool's cannot) and
- * reconnects after a second if it drops, reporting the gap through `onError`. Resolves to a stop function.
+ * reconnects after a second if it drops, reporting the gap through `onError` and, once it listens again,
+ * calling `onResumed` so the caller can read what was sent in between. Resolves to a stop function.
  */
 export async function listen(
   db: Database,
   channel: string,
   onMessage: (payload: string) => void,
   onError: (error: Error) => void = () => {},
+  onResumed: () => void = () => {},
 ): Promise<() => Promise<void>> {
   if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`"${channel}" is not a plain channel name`);
   const source = notificationSources.get(db);
@@ -464,6 +474,7 @@ export async function listen(
   if (source instanceof PGlite) return source.listen(channel, onMessage);
 
   let stopped = false;
+  let missed = false;
   let client: pg.Client | undefined;
   let retry: NodeJS.Timeout | undefined;
   const connect = async () => {
@@ -475,12 +486,17 @@ export async function listen(
     next.on('end', () => {
       if (stopped || client !== next) return;
       client = undefined;
+      missed = true;
       onError(new Error(`lost the connection listening on ${channel}; reconnecting`));
       retry = setTimeout(reconnect, 1000);
     });
     await next.connect();
     await next.query(`listen ${channel}`);
     client = next;
+    if (missed) {
+      missed = false;
+      onResumed();
+    }
   };
   const reconnect = () => {
     if (!stopped) connect().catch((error: Error) => (onError(error), (retry = setTimeout(reconnect, 1000))));
@@ -488,6 +504,7 @@ export async function listen(
   // A database that is down at start-up is retried like one lost later: live events resume when it returns.
   await connect().catch((error: Error) => {
     onError(error);
+    missed = true;
     retry = setTimeout(reconnect, 1000);
   });
   return async () => {

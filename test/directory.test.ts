@@ -87,7 +87,7 @@ eachDatabase('the directory of neighbourhoods', async (t, database) => {
     t.equal((await client.get('/api/directory/lookup?handle=http://forum.test/neighbourhoods/sharrow-vale')).body.neighbourhood.handle, 'sharrow-vale');
     t.equal((await client.get('/api/directory/lookup?handle=@ghost@forum.test')).status, 404);
     const remote = await client.get('/api/directory/lookup?handle=@park@elsewhere.example');
-    t.equal(remote.status, 404);
-    t.equal(remote.body.error, 'not_found');
+    t.equal(remote.status, 502, 'a host that does not resolve cannot be reached');
+    t.equal(remote.body.error, 'remote_unreachable');
   });
 });

@@ -42,7 +42,7 @@ eachDatabase('following neighbourhoods, sets and the home feed', async (t, datab
     const followsBefore = await database.db.selectFrom('neighbourhood_follows').selectAll().execute();
     const cases: [unknown, number, string][] = [
       [{ neighbourhood: 'no-such-place' }, 404, 'not_found'],
-      [{ neighbourhood: '@park-road@elsewhere.example' }, 404, 'not_found'],
+      [{ neighbourhood: '@park-road@elsewhere.example' }, 502, 'remote_unreachable'],
       [{ neighbourhood: 'https://elsewhere.example/c/park' }, 404, 'not_found'],
       [{ neighbourhood: 'http://forum.test/threads/1' }, 400, 'invalid_reference'],
       [{ neighbourhood: 'ftp://forum.test/neighbourhoods/park-road' }, 400, 'invalid_reference'],

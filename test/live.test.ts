@@ -61,9 +61,14 @@ eachDatabase('live streams', async (t, database) => {
     const edited = await home.next();
     t.same([edited.event, edited.thread.title], ['thread.edited', 'One, edited'], 'likes and reply counts are not edits');
     await bob.delete(`/api/replies/${reply.body.reply.id}`);
-    t.same(await home.next(), { event: 'reply.deleted', neighbourhood: created[0].neighbourhood, threadId: first.id, replyId: reply.body.reply.id });
+    // Deletions carry ids only: the event's number and what was deleted.
+    const { id: replyEventId, ...replyDeleted } = await home.next();
+    t.type(replyEventId, 'number');
+    t.same(replyDeleted, { event: 'reply.deleted', neighbourhood: created[0].neighbourhood, threadId: first.id, replyId: reply.body.reply.id });
     await bob.delete(`/api/threads/${first.id}`);
-    t.same(await home.next(), { event: 'thread.deleted', neighbourhood: created[0].neighbourhood, threadId: first.id });
+    const { id: threadEventId, ...threadDeleted } = await home.next();
+    t.ok(threadEventId > replyEventId, 'numbered in order');
+    t.same(threadDeleted, { event: 'thread.deleted', neighbourhood: created[0].neighbourhood, threadId: first.id });
     t.same(home.messages, [], 'nothing from the neighbourhood not followed');
 
     await alice.post('/api/follows', { neighbourhood: 'quiet' });

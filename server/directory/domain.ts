@@ -1,6 +1,6 @@
 // The directory: the neighbourhoods this instance knows, found by name or by distance from a point or a
-// place name already in use, each with where it lives and how lively it is. Remote neighbourhoods will be
-// rows in `neighbourhoods` too once federation records them; their instance then comes from their actor id.
+// place name already in use, each with where it lives and how lively it is. Neighbourhoods on other servers
+// that this one has seen (followed, looked up, or heard from) are rows in `neighbourhoods` too, with an actor id.
 import type { Config } from '../config.ts';
 import type { Database } from '../database.ts';
 import { badRequest } from '../errors.ts';
@@ -39,9 +39,9 @@ export async function findInDirectory(db: Database, filter: DirectoryFilter) {
 
 export type DirectoryEntry = Awaited<ReturnType<typeof findInDirectory>>['entries'][number];
 
-/** Where a neighbourhood lives. Every row is local until federation adds remote ones. */
-export function instanceOf(_neighbourhood: neighbourhoods.Neighbourhood, config: Pick<Config, 'domain'>) {
-  return { domain: config.domain, local: true };
+/** Where a neighbourhood lives: here, or on the server its Group actor is on. */
+export function instanceOf(neighbourhood: Pick<neighbourhoods.Neighbourhood, 'ap_id'>, config: Pick<Config, 'domain'>) {
+  return neighbourhood.ap_id ? { domain: new URL(neighbourhood.ap_id).host, local: false } : { domain: config.domain, local: true };
 }
 
 export async function entryFor(db: Database, neighbourhood: neighbourhoods.Neighbourhood): Promise<DirectoryEntry> {

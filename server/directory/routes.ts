@@ -23,7 +23,9 @@ const entrySchema = {
   },
 } as const;
 
-const errors = { 400: errorSchema, 404: errorSchema, 422: errorSchema };
+const isHandle = (text: string) => /^@?[^@\s]+@[^@\s]+$/.test(text.trim());
+
+const errors = { 400: errorSchema, 404: errorSchema, 422: errorSchema, 502: errorSchema, 504: errorSchema };
 
 interface DirectoryQuery {
   q?: string;
@@ -41,9 +43,10 @@ const directoryRoutes: FastifyPluginAsync<FollowRoutesOptions> = async (app, opt
     return {
       id: n.id,
       handle: n.handle,
-      fullHandle: `@${n.handle}@${instance.domain}`,
+      // A remote neighbourhood's handle is already `name@host`; its URL is its own server's.
+      fullHandle: instance.local ? `@${n.handle}@${instance.domain}` : `@${n.handle}`,
       name: n.name,
-      url: new URL(`/neighbourhoods/${n.handle}`, app.config.publicUrl).href,
+      url: n.ap_id ?? new URL(`/neighbourhoods/${n.handle}`, app.config.publicUrl).href,
       instance,
       locality: { placeName: n.place_name, latitude: n.latitude, longitude: n.longitude, radiusMetres: n.radius_metres },
       memberCount: n.member_count,
@@ -54,7 +57,7 @@ const directoryRoutes: FastifyPluginAsync<FollowRoutesOptions> = async (app, opt
 
   app.get<{ Querystring: DirectoryQuery }>('/directory', {
     schema: {
-      summary: 'Neighbourhoods this instance knows: by name, or nearest first to a point or a place name in use',
+      summary: 'Neighbourhoods this instance knows, here and elsewhere: by name (a full @name@host is looked up), or nearest first to a point or a place name in use',
       querystring: {
         type: 'object',
         additionalProperties: false,
@@ -78,6 +81,11 @@ const directoryRoutes: FastifyPluginAsync<FollowRoutesOptions> = async (app, opt
     },
   }, async (request) => {
     const { q, latitude, longitude, place, withinMetres, limit, cursor } = request.query;
+    // A full handle is a look-up: one we have not seen yet is fetched from its server and remembered.
+    if (q && isHandle(q) && !cursor) {
+      const found = await follows.resolveNeighbourhood(app.db, follows.parseReference(q, app.config), options.remote);
+      return { neighbourhoods: [present(await directory.entryFor(app.db, found))], next: null };
+    }
     const { entries, next } = await directory.findInDirectory(app.db, {
       search: q?.trim() || undefined,
       near: place !== undefined ? { place } : latitude !== undefined && longitude !== undefined ? { latitude, longitude } : undefined,

@@ -10,7 +10,7 @@ export interface FollowRoutesOptions {
   remote?: follows.RemoteNeighbourhoods;
 }
 
-const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema, 422: errorSchema };
+const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema, 422: errorSchema, 502: errorSchema, 504: errorSchema };
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'integer', minimum: 1, maximum: 2_147_483_647 } } } as const;
 const neighbourhoodIds = { type: 'array', maxItems: 500, items: { type: 'integer', minimum: 1, maximum: 2_147_483_647 } } as const;
 

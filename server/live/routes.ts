@@ -13,7 +13,9 @@ import { serveStream, type StreamSocket } from './stream.ts';
 /** The protocol a client may name next to its token; we answer with it (or echo the token, Mastodon-style). */
 export const streamProtocol = 'square-mile';
 
-function tokenOf(request: FastifyRequest<{ Querystring: { access_token?: string } }>, ownOrigin: string): string | undefined {
+type StreamQuery = { access_token?: string; after?: number };
+
+function tokenOf(request: FastifyRequest<{ Querystring: StreamQuery }>, ownOrigin: string): string | undefined {
   const header = request.headers.authorization;
   if (header?.startsWith('Bearer ')) return header.slice(7).trim();
   if (request.query.access_token) return request.query.access_token;
@@ -26,7 +28,11 @@ function tokenOf(request: FastifyRequest<{ Querystring: { access_token?: string 
 const streamQuery = {
   type: 'object',
   additionalProperties: false,
-  properties: { access_token: { type: 'string', minLength: 1, maxLength: 200 } },
+  properties: {
+    access_token: { type: 'string', minLength: 1, maxLength: 200 },
+    // A client reconnecting names the last event it saw (its `id`) to be sent what it missed.
+    after: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+  },
 } as const;
 const refusals = { 400: errorSchema, 401: errorSchema, 404: errorSchema, 426: errorSchema };
 
@@ -39,7 +45,7 @@ declare module 'fastify' {
 
 const liveRoutes: FastifyPluginAsync = async (app) => {
   // Runs after validation and before the upgrade, so a bad token is refused with an ordinary 401 and no socket is opened.
-  const authenticate = async (request: FastifyRequest<{ Querystring: { access_token?: string } }>) => {
+  const authenticate = async (request: FastifyRequest<{ Querystring: StreamQuery }>) => {
     const token = tokenOf(request, app.config.publicUrl.origin);
     request.viewer = null;
     if (token === undefined) return;
@@ -48,13 +54,14 @@ const liveRoutes: FastifyPluginAsync = async (app) => {
     request.streamToken = token;
   };
 
-  const serve = (socket: StreamSocket, request: FastifyRequest, name: string, scope: LiveScope, viewer: Viewer | null) => {
+  const serve = (socket: StreamSocket, request: FastifyRequest<{ Querystring: StreamQuery }>, name: string, scope: LiveScope, viewer: Viewer | null) => {
     const token = request.streamToken;
     return serveStream(socket, {
       bus: app.live,
       scope,
       name,
       reader: viewer?.id ?? null,
+      after: request.query.after,
       heartbeatMs: app.config.liveHeartbeatSeconds * 1000,
       maxBufferedBytes: app.config.liveSendBufferBytes,
       stillAllowed: async () => token === undefined || (await viewerFromToken(app.db, token)) !== null,
@@ -66,7 +73,7 @@ const liveRoutes: FastifyPluginAsync = async (app) => {
   const upgradeRequired = async (_request: FastifyRequest, reply: FastifyReply) =>
     reply.status(426).header('upgrade', 'websocket').send({ error: 'upgrade_required', message: 'This is a websocket stream: connect with a websocket client.' });
 
-  app.route<{ Querystring: { access_token?: string } }>({
+  app.route<{ Querystring: StreamQuery }>({
     method: 'GET',
     url: '/streams/home',
     schema: { summary: 'Live events from everything you follow (websocket)', querystring: streamQuery, response: refusals },
@@ -78,7 +85,7 @@ const liveRoutes: FastifyPluginAsync = async (app) => {
     wsHandler: (socket, request) => serve(socket, request, 'home', { home: request.viewer!.id }, request.viewer),
   });
 
-  app.route<{ Querystring: { access_token?: string } }>({
+  app.route<{ Querystring: StreamQuery }>({
     method: 'GET',
     url: '/streams/public',
     schema: { summary: 'Live events from every neighbourhood on this instance (websocket)', querystring: streamQuery, response: refusals },
@@ -87,7 +94,7 @@ const liveRoutes: FastifyPluginAsync = async (app) => {
     wsHandler: (socket, request) => serve(socket, request, 'public', { instance: true }, request.viewer),
   });
 
-  app.route<{ Params: { handle: string }; Querystring: { access_token?: string } }>({
+  app.route<{ Params: { handle: string }; Querystring: StreamQuery }>({
     method: 'GET',
     url: '/streams/neighbourhoods/:handle',
     schema: {

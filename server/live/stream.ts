@@ -34,6 +34,8 @@ export interface StreamOptions extends KeepOptions {
   scope: LiveScope;
   /** Also the stream's name in its first message: `{"event":"subscribed","stream":…}`. */
   reader: Reader;
+  /** The last event number the client saw: the events since are sent first (see LiveBus.subscribe). */
+  after?: number;
 }
 
 /** An open stream as its owner sees it. */
@@ -105,7 +107,7 @@ export function keepStream(socket: StreamSocket, options: KeepOptions): KeptStre
 
 export async function serveStream(socket: StreamSocket, options: StreamOptions): Promise<void> {
   const stream = keepStream(socket, options);
-  const stop = await options.bus.subscribe(options.scope, options.reader, (event) => stream.send(JSON.stringify(event)));
+  const stop = await options.bus.subscribe(options.scope, options.reader, (event) => stream.send(JSON.stringify(event)), options.after);
   stream.onEnd(stop);
   stream.send(JSON.stringify({ event: 'subscribed', stream: options.name }));
 }

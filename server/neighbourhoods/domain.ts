@@ -137,6 +137,6 @@ export async function findNeighbourhoods(db: Database, filter: Omit<q.ListFilter
 /** A neighbourhood on another server that members here follow, by its ActivityPub id; undefined if unknown. */
 export const neighbourhoodByApId = q.findByApId;
 
-export function rememberRemoteNeighbourhood(db: Database, group: { apId: string; handle: string; name: string; description: string; placeName: string }) {
-  return q.upsertRemote(db, { ...group, name: group.name.slice(0, 200) || group.handle, description: group.description.slice(0, 5000) });
+export function rememberRemoteNeighbourhood(db: Database, group: q.RemoteNeighbourhoodFields) {
+  return q.upsertRemote(db, { ...group, name: group.name.slice(0, 200) || group.handle, description: group.description.slice(0, 5000), placeName: group.placeName.slice(0, 200) });
 }

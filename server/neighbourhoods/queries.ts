@@ -183,12 +183,35 @@ export function touchActivity(db: Database, neighbourhoodId: number, at: Date) {
 
 export const listAll = (db: Database) => db.selectFrom('neighbourhoods').selectAll().orderBy('id').execute();
 
-/** A neighbourhood on another server, as members here follow it: named `name@host`, kept current. */
-export function upsertRemote(db: Database, values: { apId: string; handle: string; name: string; description: string; placeName: string }) {
-  const fields = { name: values.name, name_key: values.name.toLowerCase(), description: values.description, place_name: values.placeName };
+/** What we know of a neighbourhood on another server from its Group actor. */
+export interface RemoteNeighbourhoodFields {
+  apId: string;
+  handle: string;
+  name: string;
+  description: string;
+  placeName: string;
+  latitude: number | null;
+  longitude: number | null;
+  radiusMetres: number | null;
+  /** Its followers' count where the group publishes one; left as it was otherwise. */
+  memberCount: number | null;
+}
+
+/** A neighbourhood on another server, as members here follow or look it up: named `name@host`, kept current. */
+export function upsertRemote(db: Database, values: RemoteNeighbourhoodFields) {
+  const fields = {
+    name: values.name,
+    name_key: values.name.toLowerCase(),
+    description: values.description,
+    place_name: values.placeName,
+    latitude: values.latitude,
+    longitude: values.longitude,
+    radius_metres: values.radiusMetres,
+    ...(values.memberCount !== null && { member_count: values.memberCount }),
+  };
   return db
     .insertInto('neighbourhoods')
-    .values({ ap_id: values.apId, handle: values.handle, handle_key: values.handle.toLowerCase(), ...fields, created_by: null, member_count: 0 })
+    .values({ ap_id: values.apId, handle: values.handle, handle_key: values.handle.toLowerCase(), member_count: 0, ...fields, created_by: null })
     .onConflict((oc) => oc.column('ap_id').doUpdateSet(fields))
     .returningAll()
     .executeTakeFirstOrThrow();

@@ -40,7 +40,7 @@ ${rows.length === 0
     : html`<ul class="cards" aria-label="${near ? 'Neighbourhoods, nearest first' : 'Neighbourhoods, most recently active first'}">${rows.map(
         (n) => html`<li class="card">
   <h2><a href="/neighbourhoods/${n.handle}">${n.name}</a></h2>
-  <p class="meta">${n.place_name}${n.distance !== null ? html` · <strong>${distance(n.distance, ctx.locale)} away</strong>` : null} · ${n.member_count} ${
+  <p class="meta">${n.place_name}${n.ap_id ? html` · on ${new URL(n.ap_id).host}` : null}${n.distance !== null ? html` · <strong>${distance(n.distance, ctx.locale)} away</strong>` : null} · ${n.member_count} ${
     n.member_count === 1 ? 'member' : 'members'
   }</p>
   <p class="meta">Last active ${when(n.last_activity_at, ctx.locale, 'date')}</p>

@@ -25,7 +25,7 @@ const present = (row: { id: number; state: string; created_at: Date; uri: string
   createdAt: row.created_at,
 });
 
-const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema } as const;
+const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 502: errorSchema, 504: errorSchema } as const;
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'integer', minimum: 1 } } } as const;
 const handleParams = { type: 'object', required: ['handle'], properties: { handle: { type: 'string', maxLength: 40 } } } as const;
 

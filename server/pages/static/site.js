@@ -179,8 +179,11 @@
     // One event at a time, so inserts keep the order the server sent them in.
     let queue = Promise.resolve();
     let delay = 1000;
+    // The last event's number: after a lost connection the stream is asked for what came since.
+    let lastId;
     const connect = () => {
-      const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/streams/${path}`);
+      const resume = lastId === undefined ? '' : `?after=${lastId}`;
+      const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/streams/${path}${resume}`);
       socket.addEventListener('message', (message) => {
         let event;
         try {
@@ -193,6 +196,7 @@
           streamed.dataset.live = 'on';
           return;
         }
+        if (typeof event.id === 'number') lastId = event.id;
         queue = queue.then(() => (kind === 'thread' ? onThreadPage(event) : onList(event))).catch(() => {});
       });
       socket.addEventListener('close', () => {
