@@ -79,7 +79,7 @@ eachDatabase('Flags from other software become reports; ours go out and come bac
     const ctx = a.app.federation.context();
     for (const uri of [community.id, author.id]) t.ok(await rememberRemoteActor(ctx, new URL(uri)), `${uri} known`);
     const handle = `community@${new URL(remote.origin).host}`;
-    await rememberRemoteNeighbourhood(a.app.db, { apId: community.id, handle, name: 'Community', description: '', placeName: 'Elsewhere' });
+    await rememberRemoteNeighbourhood(a.app.db, { apId: community.id, handle, name: 'Community', description: '', placeName: 'Elsewhere', latitude: null, longitude: null, radiusMetres: null, memberCount: null });
     const poster = await remoteMember(a.app.db, { apId: author.id, handle: `poster@${new URL(remote.origin).host}`, displayName: 'Poster' });
     const postId = `${remote.origin}/post/7`;
     const elsewhere = await startThread(a.app.db, poster, handle, { kind: 'discussion', title: 'Spammy', body: '', remote: { apId: postId, html: '<p>Buy now</p>' } });
