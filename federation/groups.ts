@@ -43,7 +43,7 @@ import { countAcceptedFollows, isAdmittedFollower } from '../server/remote-follo
 import * as threads from '../server/threads/domain.ts';
 import type { FederationData } from './actors.ts';
 import { findRemoteActor, recipientOf, rememberRemoteActor, sendActivity } from './delivery.ts';
-import type { InboxHandler } from './inbox.ts';
+import { type InboxHandler, on } from './inbox.ts';
 import type { FederationService } from './service.ts';
 import { undoHandlers } from './inbox.ts';
 import { mirrorModerators, receiveAnnouncedModeration } from './moderation.ts';
@@ -558,7 +558,6 @@ async function setVote(ctx: InboxContext<FederationData>, vote: Activity, direct
 undoHandlers.set(Like.typeId.href, (ctx, like) => setVote(ctx, like, 1, false));
 undoHandlers.set(Dislike.typeId.href, (ctx, dislike) => setVote(ctx, dislike, -1, false));
 
-const on = <T extends Activity>(type: InboxHandler<T>['type'], handle: InboxHandler<T>['handle']) => ({ type, handle }) as unknown as InboxHandler;
 
 export const groupHandlers: InboxHandler[] = [
   on(Create, onCreate),

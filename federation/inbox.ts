@@ -11,7 +11,8 @@ export interface InboxHandler<T extends Activity = Activity> {
   type: (new (...args: any[]) => T) & { typeId: URL };
   handle: Handler<T>;
 }
-const on = <T extends Activity>(type: InboxHandler<T>['type'], handle: Handler<T>) => ({ type, handle }) as unknown as InboxHandler;
+/** One entry of a handler list: the activity type and what to do with it. */
+export const on = <T extends Activity>(type: InboxHandler<T>['type'], handle: Handler<T>) => ({ type, handle }) as unknown as InboxHandler;
 
 /** Undo is routed by the type of what is undone; the undoer must be the original activity's actor. */
 export const undoHandlers = new Map<URL['href'], (ctx: InboxContext<FederationData>, undone: Activity, undo: Undo) => Promise<void>>();

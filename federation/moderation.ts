@@ -15,7 +15,7 @@ import * as threads from '../server/threads/domain.ts';
 import type { FederationData } from './actors.ts';
 import { recipientOf, sendActivity } from './delivery.ts';
 import { authorOf, knownPost, lookup, tolerant } from './groups.ts';
-import { type InboxHandler, namedUndoHandlers } from './inbox.ts';
+import { type InboxHandler, namedUndoHandlers, on } from './inbox.ts';
 import { memberIdentifier, neighbourhoodIdentifier } from './vocabulary.ts';
 
 type Ctx = Context<FederationData>;
@@ -361,7 +361,6 @@ for (const type of actionTypes) {
   });
 }
 
-const on = <T extends Activity>(type: InboxHandler<T>['type'], handle: InboxHandler<T>['handle']) => ({ type, handle }) as unknown as InboxHandler;
 
 export const moderationHandlers: InboxHandler[] = [
   // A `Delete` is its author's deletion or a moderator's removal.

@@ -15,7 +15,7 @@ import * as threads from '../server/threads/domain.ts';
 import { type FederationData, localActor } from './actors.ts';
 import { newActivityId, recipientOf, rememberRemoteActor, sendActivity } from './delivery.ts';
 import { authorOf, knownPost } from './groups.ts';
-import type { InboxHandler } from './inbox.ts';
+import { type InboxHandler, on } from './inbox.ts';
 import { instanceIdentifier, memberIdentifier, neighbourhoodIdentifier } from './vocabulary.ts';
 
 type Ctx = Context<FederationData>;
@@ -165,7 +165,6 @@ export async function answerReport(ctx: Ctx, report: moderation.Report): Promise
   await sendActivity(ctx, identifier, recipientOf(reporter), resolve);
 }
 
-const on = <T extends Activity>(type: InboxHandler<T>['type'], handle: InboxHandler<T>['handle']) => ({ type, handle }) as unknown as InboxHandler;
 
 export const reportHandlers: InboxHandler[] = [
   on(Flag, onFlag),
