@@ -19,6 +19,7 @@ import mastodonRoutes from './mastodon/routes.ts';
 import moderationRoutes from './moderation/routes.ts';
 import neighbourhoodRoutes from './neighbourhoods/routes.ts';
 import oauthRoutes from './oauth/routes.ts';
+import premoderationRoutes from './premoderation/routes.ts';
 import pages from './pages/index.ts';
 import remoteFollowRoutes from './remote-follows/routes.ts';
 import threadRoutes from './threads/routes.ts';
@@ -124,6 +125,7 @@ export async function buildApp({ config, db, logger }: AppOptions): Promise<Fast
       await api.register(remoteFollowRoutes);
       await api.register(moderationRoutes);
       await api.register(domainBlockRoutes);
+      await api.register(premoderationRoutes);
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     },
     { prefix: '/api' },

@@ -29,7 +29,7 @@ function requireStaff(viewer: Viewer): void {
 
 const checkReason = (reason: string | undefined) => (reason ?? '').trim().slice(0, 1000);
 
-function log(db: Database, moderator: Viewer, action: ModerationAction, entry: { neighbourhoodId: number | null; threadId?: number; replyId?: number; memberId?: number; reason?: string }) {
+export function log(db: Database, moderator: Viewer, action: ModerationAction, entry: { neighbourhoodId: number | null; threadId?: number; replyId?: number; memberId?: number; reason?: string }) {
   return q.insertLogEntry(db, {
     neighbourhood_id: entry.neighbourhoodId,
     moderator_id: moderator.id,

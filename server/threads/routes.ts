@@ -10,7 +10,7 @@ const personSchema = nullable({
   properties: { username: { type: 'string' }, displayName: { type: 'string' } },
 });
 
-const threadSchema = {
+export const threadSchema = {
   type: 'object',
   properties: {
     id: { type: 'integer' },
@@ -38,7 +38,7 @@ const threadSchema = {
   },
 } as const;
 
-const replySchema = {
+export const replySchema = {
   type: 'object',
   properties: {
     id: { type: 'integer' },
@@ -159,7 +159,8 @@ const threadRoutes: FastifyPluginAsync = async (app) => {
           exchange: { type: 'object', required: ['item'], additionalProperties: false, properties: exchangeProperties },
         },
       },
-      response: { 201: { type: 'object', properties: { thread: threadSchema } }, ...errors },
+      // 202: held for the moderators' approval (`Location` names the held post).
+      response: { 201: { type: 'object', properties: { thread: threadSchema } }, 202: errorSchema, ...errors },
     },
   }, async (request, reply) => {
     const { kind, title, body, event, exchange } = request.body;
@@ -256,7 +257,7 @@ const threadRoutes: FastifyPluginAsync = async (app) => {
         additionalProperties: false,
         properties: { body: bodyInput, parentId: { type: 'integer', minimum: 1, maximum: 2_147_483_647 } },
       },
-      response: { 201: { type: 'object', properties: { reply: replySchema } }, ...errors },
+      response: { 201: { type: 'object', properties: { reply: replySchema } }, 202: errorSchema, ...errors },
     },
   }, async (request, reply) => {
     const created = await threads.reply(app.db, requireViewer(request.viewer), request.params.id, request.body);
