@@ -9,10 +9,12 @@ import { isDatabaseUnavailable } from '../availability.ts';
 import { AppError } from '../errors.ts';
 import accountPages from './account-pages.ts';
 import { checkCsrf } from './csrf.ts';
+import domainBlockPages from './domain-block-pages.ts';
 import homePages from './home-pages.ts';
 import { errorPage } from './layout.ts';
 import moderationPages from './moderation-pages.ts';
 import neighbourhoodPages from './neighbourhood-pages.ts';
+import premoderationPages from './premoderation-pages.ts';
 import { context, send } from './respond.ts';
 import threadPages from './thread-pages.ts';
 
@@ -104,6 +106,8 @@ const pages: FastifyPluginAsync = async (app) => {
   await app.register(threadPages);
   await app.register(homePages);
   await app.register(moderationPages);
+  await app.register(premoderationPages);
+  await app.register(domainBlockPages);
 };
 
 export default pages;

@@ -5,12 +5,14 @@ import { when } from './format.ts';
 import { errorSummary, field, select } from './forms.ts';
 import { type Fragment, html, type Html } from './html.ts';
 import { buttonForm, csrfField, page, type PageContext } from './layout.ts';
+import { heldLink } from './premoderation-views.ts';
 
 const actionNames: Record<string, string> = {
   remove_thread: 'Removed a thread', restore_thread: 'Restored a thread', lock_thread: 'Locked a thread', unlock_thread: 'Unlocked a thread',
   pin_thread: 'Pinned a thread', unpin_thread: 'Unpinned a thread', remove_reply: 'Removed a reply', restore_reply: 'Restored a reply',
   ban: 'Banned a member', unban: 'Lifted a ban', appoint_moderator: 'Appointed a moderator', dismiss_moderator: 'Took back a moderator role',
   suspend: 'Suspended an account', unsuspend: 'Lifted a suspension',
+  approve_post: 'Approved a held post', reject_post: 'Rejected a held post', set_premoderation: 'Changed what is held for approval',
 };
 
 /** The button that undoes a removal, shown to moderators beside the log entry. */
@@ -77,6 +79,7 @@ ${errorSummary(d.error)}
 <h1>Moderation log</h1>
 <p>Every action ${n.name}\u2019s moderators take, with their reasons.</p>
 ${d.canModerate ? reportQueue(ctx, d.reports) : null}
+${d.canModerate ? heldLink(n.handle) : null}
 ${access}
 ${logTable(ctx, d.entries, d.canModerate, false)}
 ${bans}`, { status: d.status ?? 200 });
@@ -85,6 +88,7 @@ ${bans}`, { status: d.status ?? 200 });
 export function instanceModerationPage(ctx: PageContext, entries: LogEntry[], reports: Report[]) {
   return page(ctx, 'Instance moderation log', html`
 <h1>Instance moderation log</h1>
+<p><a href="/admin/domain-blocks">Blocked servers</a></p>
 ${reportQueue(ctx, reports)}
 <h2>Every action</h2>
 <p>Every moderation action on ${ctx.instanceName}, newest first.</p>
