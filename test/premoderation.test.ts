@@ -121,4 +121,32 @@ eachDatabase('pre-moderation', async (t, database) => {
     ]);
     t.notMatch(JSON.stringify(publicStream.messages), /CASINO|Cheap watches/);
   });
+
+  await t.test('in a members-only neighbourhood a held post is hidden from members and non-members alike', async (t) => {
+    await mod.post('/api/neighbourhoods', { handle: 'garden', name: 'Secret Garden', locality: { placeName: 'Walkley' } });
+    await mod.request('PUT', '/api/neighbourhoods/garden/privacy', { membersOnly: true });
+    await mod.request('PUT', '/api/neighbourhoods/garden/premoderation', { holdFirstPosts: 1, holdWords: [] });
+    for (const [name, member] of [['newcomer', newcomer], ['regular', regular]] as const) {
+      await member.post('/api/neighbourhoods/garden/members');
+      t.equal((await mod.post(`/api/neighbourhoods/garden/join-requests/${name}/approve`)).status, 204);
+    }
+    const held = await newcomer.post('/api/v1/statuses', { status: '@garden Hidden key\nUnder the third pot' });
+    t.equal(held.status, 202, 'the Mastodon API says it is held');
+    t.match(held.body, { code: 'held_for_approval', error: /awaiting approval/ });
+    const location = held.headers.location as string;
+    t.equal((await newcomer.get(location)).body.title, 'Hidden key');
+    const gardenStream = await open('/api/streams/neighbourhoods/garden', regular.token);
+    for (const [who, c] of [['member', regular], ['outsider', outsider], ['anonymous', client]] as const) {
+      if (c.token) t.equal((await c.get(location)).status, 404, `${who}: the held post`);
+      const responses = [
+        await c.get('/api/neighbourhoods/garden/threads'), await c.get('/api/home'), await c.get('/api/v1/timelines/public'),
+        await c.get('/api/v2/search?q=third'), await c.get('/feeds/neighbourhoods/garden/threads.atom'), await c.get('/members/newcomer'),
+        await c.get('/api/held-posts'),
+      ];
+      for (const response of responses) t.notMatch(JSON.stringify(response.body), /Hidden key|third pot/, `${who}: ${response.status}`);
+    }
+    await mod.post(`/api/threads/${old.id}/replies`, { body: 'garden marker' });
+    await publicStream.next((m) => m.event === 'reply.created' && m.reply.body === 'garden marker');
+    t.notMatch(JSON.stringify([gardenStream.messages, publicStream.messages]), /Hidden key|third pot/, 'streams');
+  });
 });
