@@ -38,6 +38,7 @@ import type { LiveEvent } from '../server/live/bus.ts';
 import { escapeHtml, plainText } from '../server/markdown.ts';
 import * as neighbourhoods from '../server/neighbourhoods/domain.ts';
 import { countAcceptedFollows } from '../server/remote-follows/domain.ts';
+import * as premoderation from '../server/premoderation/domain.ts';
 import * as threads from '../server/threads/domain.ts';
 import type { FederationData } from './actors.ts';
 import { findRemoteActor, recipientOf, rememberRemoteActor, sendActivity } from './delivery.ts';
@@ -436,7 +437,13 @@ async function editPost(ctx: Ctx, post: Post) {
 /** A deletion by `actor`, who must be the post's author (moderators' removals are handled apart). */
 async function deletePost(ctx: Ctx, actor: URL, objectId: URL) {
   const known = await threads.postByApId(ctx.data.db, objectId.href);
-  if (!known) return;
+  if (!known) {
+    // A post still awaiting a moderator's approval is withdrawn by its author.
+    const held = await premoderation.heldIdByApId(ctx.data.db, objectId.href);
+    const author = held && (await authorOf(ctx, actor));
+    if (held && author) await premoderation.withdraw(ctx.data.db, author, held);
+    return;
+  }
   const author = await authorOf(ctx, actor);
   if (!author) return;
   if ('thread' in known) await threads.deleteThread(ctx.data.db, author, known.thread.id);

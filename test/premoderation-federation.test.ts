@@ -64,6 +64,13 @@ eachDatabase('held posts are not delivered until approved', async (t, database) 
   await eventually(() => ['Hello from afar', 'First words'].every((title) => remote.inboxPosts('Announce').some((p) => p.body.object?.type === 'Create' && p.body.object.object?.name === title)), 30_000, 'both announced to the follower');
   const created = remote.inboxPosts('Announce').filter((p) => p.body.object?.type === 'Create' && /Hello from afar|First words/.test(p.body.object.object?.name));
   t.equal(created.length, 2, 'each announced once');
+
+  // Past its first posts, the remote author is held for a word, and withdraws the post by deleting it.
+  const later = `${remote.origin}/posts/2`;
+  t.equal((await postSigned(`${group}/inbox`, note(later, 'Casino tonight'), stranger)).status, 202);
+  await eventually(async () => (await mod.get('/api/neighbourhoods/park-road/held-posts')).body.heldPosts.length === 1, 30_000, 'the worded post held');
+  t.equal((await postSigned(`${group}/inbox`, { '@context': AS, id: remote.activityId(), type: 'Delete', actor: stranger.id, object: later }, stranger)).status, 202);
+  await eventually(async () => (await mod.get('/api/neighbourhoods/park-road/held-posts')).body.heldPosts.length === 0, 30_000, 'withdrawn by its author');
 });
 
 eachDatabase('a silenced server is heard but waits for approval', async (t, database) => {

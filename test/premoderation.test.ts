@@ -148,5 +148,8 @@ eachDatabase('pre-moderation', async (t, database) => {
     await mod.post(`/api/threads/${old.id}/replies`, { body: 'garden marker' });
     await publicStream.next((m) => m.event === 'reply.created' && m.reply.body === 'garden marker');
     t.notMatch(JSON.stringify([gardenStream.messages, publicStream.messages]), /Hidden key|third pot/, 'streams');
+    t.equal((await regular.delete(location)).status, 404, 'only its author withdraws it');
+    t.equal((await newcomer.delete(location)).status, 204);
+    t.same((await mod.get('/api/neighbourhoods/garden/held-posts')).body.heldPosts, []);
   });
 });

@@ -103,3 +103,13 @@ export async function reject(db: Database, moderator: Viewer, id: number, reason
   await log(db, moderator, 'reject_post', { neighbourhoodId: held.neighbourhood_id, memberId: held.author_id, threadId: held.thread_id ?? undefined, reason });
   return held;
 }
+
+/** The author takes back a post that still waits (from the API, or a `Delete` from their server). */
+export async function withdraw(db: Database, author: Viewer, id: number): Promise<void> {
+  const held = await q.findHeldPost(db, id);
+  if (!held || held.author_id !== author.id) throw notFound('Your held post');
+  await q.deleteHeldPost(db, held.id);
+}
+
+/** The held post a remote post's id names, if it is waiting. */
+export const heldIdByApId = q.heldIdByApId;

@@ -68,6 +68,9 @@ export function findHeldPost(db: Database, id: number) {
   return heldWithNames(db).where('held_posts.id', '=', id).executeTakeFirst();
 }
 
+export const heldIdByApId = async (db: Database, apId: string) =>
+  (await db.selectFrom('held_posts').select('id').where('ap_id', '=', apId).executeTakeFirst())?.id;
+
 export function heldPosts(db: Database, filter: { neighbourhoodId?: number; authorId?: number; threadId?: number }, limit = 200) {
   return heldWithNames(db)
     .$if(filter.neighbourhoodId !== undefined, (qb) => qb.where('held_posts.neighbourhood_id', '=', filter.neighbourhoodId!))

@@ -75,6 +75,13 @@ const premoderationRoutes: FastifyPluginAsync = async (app) => {
     schema: { summary: 'A post awaiting approval (its author and the neighbourhood’s moderators)', params: idParams, response: { 200: heldSchema, ...errors } },
   }, async (request) => presentHeld(await premoderation.heldPost(app.db, requireViewer(request.viewer), request.params.id)));
 
+  app.delete<{ Params: { id: number } }>('/held-posts/:id', {
+    schema: { summary: 'Take back your own post while it awaits approval', params: idParams, response: { 204: { type: 'null' }, ...errors } },
+  }, async (request, reply) => {
+    await premoderation.withdraw(app.db, requireViewer(request.viewer), request.params.id);
+    return reply.status(204).send();
+  });
+
   app.post<{ Params: { id: number }; Body: { reason?: string } }>('/held-posts/:id/approve', {
     schema: {
       summary: 'Publish a held post: it appears and is announced as if just posted (the neighbourhood’s moderators)',
