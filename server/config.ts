@@ -219,8 +219,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     inboxMaxBacklog: integer(settings.inboxMaxBacklog, raw.inboxMaxBacklog ?? '10000', 1, 10_000_000),
     postsPerHour: integer(settings.postsPerHour, raw.postsPerHour ?? '60', 1, 1_000_000),
     followsPerHour: integer(settings.followsPerHour, raw.followsPerHour ?? '100', 1, 1_000_000),
-    remotePostsPerHour: integer(settings.remotePostsPerHour, raw.remotePostsPerHour ?? '1000', 1, 10_000_000),
-    remoteFollowsPerHour: integer(settings.remoteFollowsPerHour, raw.remoteFollowsPerHour ?? '300', 1, 10_000_000),
+    remotePostsPerHour: integer(settings.remotePostsPerHour, raw.remotePostsPerHour ?? '3000', 1, 10_000_000),
+    remoteFollowsPerHour: integer(settings.remoteFollowsPerHour, raw.remoteFollowsPerHour ?? '1000', 1, 10_000_000),
     maxNeighbourhoodsPerActivity: integer(settings.maxNeighbourhoodsPerActivity, raw.maxNeighbourhoodsPerActivity ?? '5', 1, 1000),
   };
 }
