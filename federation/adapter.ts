@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import type { Federation } from '@fedify/fedify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isDatabaseUnavailable } from '../server/availability.ts';
+import type { InboxLimits } from './abuse.ts';
 import { maxNesting, nestsDeeperThan } from './nesting.ts';
 import type { InboxGate } from './shedding.ts';
 import { checkSignatureCoverage } from './verification.ts';
@@ -94,6 +95,8 @@ export interface FederationHookOptions<T> {
   refusesHost: (host: string) => Promise<boolean>;
   /** Admits inbox requests while there is room, so a flood is answered 503 instead of queued without bound. */
   gate: InboxGate;
+  /** Per-server limits on posts and follows, and the cap on neighbourhoods one post may address. */
+  limits?: InboxLimits;
 }
 
 export function federationHook<T>(federation: Federation<T>, options: FederationHookOptions<T>) {
@@ -122,6 +125,11 @@ export function federationHook<T>(federation: Federation<T>, options: Federation
           return reply.status(403).send({ error: 'domain_blocked', message: 'This server does not accept activities from yours.' });
         }
       }
+      const limited = options.limits?.check(request.headers, body);
+      if (limited) {
+        request.log.warn({ path, host: claimedHosts(request.headers, body)[0], reason: limited.message }, 'activity refused: over a limit');
+        return reply.status(limited.status).headers(limited.headers ?? {}).send({ error: limited.error, message: limited.message });
+      }
     }
     let fellThrough = false;
     const passOn = () => {
@@ -144,6 +152,7 @@ export function federationHook<T>(federation: Federation<T>, options: Federation
     }
     // A POST body is already read, so Fedify's answer stands; a GET goes on to the Fastify routes.
     if (fellThrough && request.method !== 'POST') return;
+    if (body && response.ok) options.limits?.count(request.headers, body);
     return send(reply, response);
   };
 

@@ -12,6 +12,7 @@ import { DatabaseJobQueue, DatabaseKvStore } from '../server/queue/domain.ts';
 import { recordServerState } from '../server/remote-actors/domain.ts';
 import { federationHook } from './adapter.ts';
 import { type FederationData, registerActors } from './actors.ts';
+import { InboxLimits } from './abuse.ts';
 import { fetchLimits } from './delivery.ts';
 import { contextLoader, documentLoader } from './fetching.ts';
 import { announceChange, groupHandlers, registerPosts } from './groups.ts';
@@ -115,6 +116,7 @@ export default fp(async function federationPlugin(app: FastifyInstance) {
       contextData,
       gate,
       refusesHost: (host) => isBlockedHost(db, host, config.limitedFederation),
+      limits: new InboxLimits(config, config.publicUrl),
     }));
     await app.register(clientToServer(app.federation));
     await app.register(profilePostRoutes(app.federation));

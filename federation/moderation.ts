@@ -9,6 +9,7 @@ import { Temporal } from '@js-temporal/polyfill';
 import { memberByUsername, type Viewer } from '../server/accounts/domain.ts';
 import * as moderation from '../server/moderation/domain.ts';
 import * as neighbourhoods from '../server/neighbourhoods/domain.ts';
+import * as premoderation from '../server/premoderation/domain.ts';
 import { actorByUri } from '../server/remote-actors/domain.ts';
 import { countAcceptedFollows } from '../server/remote-follows/domain.ts';
 import * as threads from '../server/threads/domain.ts';
@@ -270,11 +271,19 @@ async function postNamed(ctx: Ctx, uri: URL, evenRemoved: boolean) {
   return threads.postEvenRemoved(ctx.data.db, local ? { [local[1] === 'threads' ? 'threadId' : 'replyId']: Number(local[2]) } as { threadId: number } | { replyId: number } : { apId: uri.href });
 }
 
+/** A post still awaiting a moderator's approval is withdrawn by its author's `Delete`. */
+async function withdrawHeld(ctx: Ctx, action: Action): Promise<void> {
+  const held = await premoderation.heldIdByApId(ctx.data.db, action.object.href);
+  const author = held && (await authorOf(ctx, action.actor));
+  if (held && author) await premoderation.withdraw(ctx.data.db, author, held);
+}
+
 /** Carries out an action; the moderation domain refuses it (403, logged by `tolerant`) unless the actor may act. */
 async function act(ctx: Ctx, action: Action, announcedBy: neighbourhoods.Neighbourhood | null): Promise<void> {
   const db = ctx.data.db;
   const onPost = ['Delete', 'Lock'].includes(action.type) || !!action.target?.pathname.endsWith('/featured') || (action.type === 'Remove' && !action.target?.pathname.endsWith('/moderators'));
   const post = onPost ? await postNamed(ctx, action.object, action.undo && action.type === 'Delete') : null;
+  if (onPost && !post && action.type === 'Delete' && !action.undo) return withdrawHeld(ctx, action);
   if (onPost ? !post : action.type !== 'Block' && !action.target?.pathname.endsWith('/moderators')) return;
   const thread = post && ('thread' in post ? post.thread : await threads.threadById(db, post.reply.thread_id));
   const neighbourhood = thread ? await neighbourhoods.neighbourhoodById(db, thread.neighbourhood_id) : await neighbourhoodNamed(ctx, action.addressed);

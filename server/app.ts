@@ -19,6 +19,8 @@ import mastodonRoutes from './mastodon/routes.ts';
 import moderationRoutes from './moderation/routes.ts';
 import neighbourhoodRoutes from './neighbourhoods/routes.ts';
 import oauthRoutes from './oauth/routes.ts';
+import postingLimits from './posting-limits.ts';
+import premoderationRoutes from './premoderation/routes.ts';
 import pages from './pages/index.ts';
 import remoteFollowRoutes from './remote-follows/routes.ts';
 import threadRoutes from './threads/routes.ts';
@@ -97,6 +99,7 @@ export async function buildApp({ config, db, logger }: AppOptions): Promise<Fast
     },
   });
   await app.register(authentication);
+  await app.register(postingLimits);
   await app.register(federation);
 
   const statusSchema = { type: 'object', properties: { status: { type: 'string' } } } as const;
@@ -124,6 +127,7 @@ export async function buildApp({ config, db, logger }: AppOptions): Promise<Fast
       await api.register(remoteFollowRoutes);
       await api.register(moderationRoutes);
       await api.register(domainBlockRoutes);
+      await api.register(premoderationRoutes);
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     },
     { prefix: '/api' },

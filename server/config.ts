@@ -57,6 +57,16 @@ export interface Config {
   inboxMaxInFlight: number;
   /** Queued jobs due to run past which the inboxes answer 503 with Retry-After. */
   inboxMaxBacklog: number;
+  /** Threads and replies one local account may post per hour; more are answered 429. */
+  postsPerHour: number;
+  /** Follows (of neighbourhoods and people) one local account may make per hour. */
+  followsPerHour: number;
+  /** Posts (Create) one other server may send per hour; more are answered 429. */
+  remotePostsPerHour: number;
+  /** Follows one other server may send per hour. */
+  remoteFollowsPerHour: number;
+  /** Local neighbourhoods one incoming post may address or mention; past it the activity is refused. */
+  maxNeighbourhoodsPerActivity: number;
 }
 
 export class ConfigError extends Error {
@@ -94,6 +104,11 @@ const settings = {
   databaseTimeoutMs: 'DATABASE_TIMEOUT_MS',
   inboxMaxInFlight: 'INBOX_MAX_IN_FLIGHT',
   inboxMaxBacklog: 'INBOX_MAX_BACKLOG',
+  postsPerHour: 'POSTS_PER_HOUR',
+  followsPerHour: 'FOLLOWS_PER_HOUR',
+  remotePostsPerHour: 'REMOTE_POSTS_PER_HOUR',
+  remoteFollowsPerHour: 'REMOTE_FOLLOWS_PER_HOUR',
+  maxNeighbourhoodsPerActivity: 'MAX_NEIGHBOURHOODS_PER_ACTIVITY',
 } as const satisfies Record<keyof Config, string>;
 
 type RawSettings = Partial<Record<keyof Config, string>>;
@@ -215,5 +230,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     databaseTimeoutMs: integer(settings.databaseTimeoutMs, raw.databaseTimeoutMs ?? '5000', 100, 120_000),
     inboxMaxInFlight: integer(settings.inboxMaxInFlight, raw.inboxMaxInFlight ?? '32', 1, 10_000),
     inboxMaxBacklog: integer(settings.inboxMaxBacklog, raw.inboxMaxBacklog ?? '10000', 1, 10_000_000),
+    postsPerHour: integer(settings.postsPerHour, raw.postsPerHour ?? '60', 1, 1_000_000),
+    followsPerHour: integer(settings.followsPerHour, raw.followsPerHour ?? '100', 1, 1_000_000),
+    remotePostsPerHour: integer(settings.remotePostsPerHour, raw.remotePostsPerHour ?? '3000', 1, 10_000_000),
+    remoteFollowsPerHour: integer(settings.remoteFollowsPerHour, raw.remoteFollowsPerHour ?? '1000', 1, 10_000_000),
+    maxNeighbourhoodsPerActivity: integer(settings.maxNeighbourhoodsPerActivity, raw.maxNeighbourhoodsPerActivity ?? '5', 1, 1000),
   };
 }

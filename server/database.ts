@@ -277,7 +277,8 @@ export interface NeighbourhoodBansTable {
 export type ModerationAction =
   | 'remove_thread' | 'restore_thread' | 'lock_thread' | 'unlock_thread' | 'pin_thread' | 'unpin_thread'
   | 'remove_reply' | 'restore_reply' | 'ban' | 'unban' | 'appoint_moderator' | 'dismiss_moderator'
-  | 'suspend' | 'unsuspend' | 'make_members_only' | 'make_public' | 'approve_join' | 'reject_join' | 'resolve_report' | 'dismiss_report';
+  | 'suspend' | 'unsuspend' | 'make_members_only' | 'make_public' | 'approve_join' | 'reject_join' | 'resolve_report' | 'dismiss_report'
+  | 'approve_post' | 'reject_post' | 'set_premoderation';
 
 export interface ModerationLogTable {
   id: Generated<number>;
@@ -325,12 +326,38 @@ export interface ReportsTable {
 
 export interface DomainBlocksTable {
   domain: string;
-  /** `suspend` and `silence` both refuse the server's activities and send it nothing; `noop` only records. */
+  /** `suspend` refuses the server's activities and sends it nothing; `silence` holds its posts and follows for approval; `noop` only records. */
   severity: 'silence' | 'suspend' | 'noop';
   reject_media: Generated<boolean>;
   reject_reports: Generated<boolean>;
   public_comment: Generated<string>;
   obfuscate: Generated<boolean>;
+  created_at: Generated<Date>;
+}
+
+export interface PremoderationSettingsTable {
+  neighbourhood_id: number;
+  /** How many posts of a member new to the neighbourhood wait for a moderator; 0 holds none. */
+  hold_first_posts: Generated<number>;
+  /** Words and phrases that hold a post, matched case-insensitively on whole words. */
+  hold_words: Generated<string[]>;
+}
+
+export interface HeldPostsTable {
+  id: Generated<number>;
+  neighbourhood_id: number;
+  author_id: number;
+  /** Set for a held reply: the thread it answers. */
+  thread_id: number | null;
+  kind: ThreadKind | null;
+  title: string | null;
+  /** What moderators and the author see while it waits. */
+  body_html: string;
+  reason: string;
+  /** A held post from another server keeps its id there, so a repeat is not held twice. */
+  ap_id: string | null;
+  /** What the post becomes when approved: the thread or reply as it was submitted. */
+  input: unknown;
   created_at: Generated<Date>;
 }
 
@@ -376,6 +403,8 @@ export interface Tables {
   domain_blocks: DomainBlocksTable;
   domain_allows: DomainAllowsTable;
   live_events: LiveEventsTable;
+  premoderation_settings: PremoderationSettingsTable;
+  held_posts: HeldPostsTable;
 }
 
 export type Database = Kysely<Tables>;

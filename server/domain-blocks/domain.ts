@@ -1,5 +1,6 @@
 // Blocking whole servers: the instance's staff decide, the federation core obeys (no activity taken in
-// from a blocked server, none sent to it). Lists travel as CSV in Mastodon's format.
+// from a suspended server, none sent to it; a silenced one's posts and follows wait for approval).
+// Lists travel as CSV in Mastodon's format.
 import type { Viewer } from '../accounts/domain.ts';
 import type { Database, DomainBlocksTable } from '../database.ts';
 import { badRequest, forbidden, notFound } from '../errors.ts';
@@ -63,9 +64,19 @@ export async function domainBlocks(db: Database, staff: Viewer) {
  * mode (`limited`) a host must be on the allowlist as well as not blocked.
  */
 export async function isBlockedHost(db: Database, host: string, limited = false): Promise<boolean> {
-  const hostname = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '').toLowerCase();
+  const hostname = bareHost(host);
   if (limited && !(await q.allowCovering(db, hostname))) return true;
-  return !!(await q.blockCovering(db, hostname));
+  return (await q.blockCovering(db, hostname))?.severity === 'suspend';
+}
+
+const bareHost = (host: string) => host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '').toLowerCase();
+
+/**
+ * Whether a server is silenced (Mastodon's "limit"): its activities still arrive, but its posts wait for a
+ * neighbourhood moderator's approval and its follows of neighbourhoods for a moderator's answer.
+ */
+export async function isSilencedHost(db: Database, host: string): Promise<boolean> {
+  return (await q.blockCovering(db, bareHost(host)))?.severity === 'silence';
 }
 
 export async function allowDomain(db: Database, staff: Viewer, domain: string) {

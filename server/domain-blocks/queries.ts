@@ -16,11 +16,17 @@ export async function deleteBlock(db: Database, domain: string) {
   return result.numDeletedRows > 0n;
 }
 
-/** The block that covers a host: on the host itself or on any domain it is under. */
+/** The block that covers a host: on the host itself or on any domain it is under, the most specific first. */
 export function blockCovering(db: Database, host: string) {
   const parts = host.split('.');
   const candidates = parts.map((_, i) => parts.slice(i).join('.'));
-  return db.selectFrom('domain_blocks').select(['domain', 'severity']).where('domain', 'in', candidates).where('severity', '<>', 'noop').executeTakeFirst();
+  return db
+    .selectFrom('domain_blocks')
+    .select(['domain', 'severity'])
+    .where('domain', 'in', candidates)
+    .where('severity', '<>', 'noop')
+    .orderBy(sql`length(domain)`, 'desc')
+    .executeTakeFirst();
 }
 
 /** A suspended server's follows end, in both directions, as on Mastodon. */
@@ -35,7 +41,7 @@ export function severFollows(db: Database, domain: string) {
     .execute();
 }
 
-/** The inbox URLs of every known actor on a blocked server, so deliveries can leave them out. */
+/** The inbox URLs of every known actor on a suspended server, so deliveries can leave them out. */
 export function inboxesOnBlockedServers(db: Database) {
   return db
     .selectFrom('remote_actors')
@@ -43,7 +49,7 @@ export function inboxesOnBlockedServers(db: Database) {
       join.on((eb) => {
         const hostname = sql<string>`split_part(remote_actors.host, ':', 1)`;
         return eb.and([
-          eb('domain_blocks.severity', '<>', 'noop'),
+          eb('domain_blocks.severity', '=', 'suspend'),
           eb.or([eb(hostname, '=', eb.ref('domain_blocks.domain')), eb(hostname, 'like', sql<string>`'%.' || domain_blocks.domain`)]),
         ]);
       }))

@@ -49,7 +49,7 @@ interface LogDetails {
   removedContent?: boolean;
 }
 
-function log(db: Database, moderator: Moderator, action: ModerationAction, entry: LogDetails) {
+export function log(db: Database, moderator: Moderator, action: ModerationAction, entry: LogDetails) {
   return q.insertLogEntry(db, {
     neighbourhood_id: entry.neighbourhoodId,
     moderator_id: asMember(moderator)?.id ?? null,

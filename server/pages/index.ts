@@ -9,11 +9,13 @@ import { isDatabaseUnavailable } from '../availability.ts';
 import { AppError } from '../errors.ts';
 import accountPages from './account-pages.ts';
 import { checkCsrf } from './csrf.ts';
+import domainBlockPages from './domain-block-pages.ts';
 import homePages from './home-pages.ts';
 import { errorPage } from './layout.ts';
 import moderationPages from './moderation-pages.ts';
 import neighbourhoodPages from './neighbourhood-pages.ts';
 import oauthPages from './oauth-pages.ts';
+import premoderationPages from './premoderation-pages.ts';
 import { contentSecurityPolicy, context, send } from './respond.ts';
 import threadPages from './thread-pages.ts';
 
@@ -93,6 +95,8 @@ const pages: FastifyPluginAsync = async (app) => {
   await app.register(homePages);
   await app.register(moderationPages);
   await app.register(oauthPages);
+  await app.register(premoderationPages);
+  await app.register(domainBlockPages);
 };
 
 export default pages;

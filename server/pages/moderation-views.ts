@@ -5,6 +5,7 @@ import { when } from './format.ts';
 import { errorSummary, field, select } from './forms.ts';
 import { type Fragment, html, type Html } from './html.ts';
 import { buttonForm, csrfField, page, type PageContext } from './layout.ts';
+import { heldLink } from './premoderation-views.ts';
 
 const actionNames: Record<string, string> = {
   remove_thread: 'Removed a thread', restore_thread: 'Restored a thread', lock_thread: 'Locked a thread', unlock_thread: 'Unlocked a thread',
@@ -14,6 +15,7 @@ const actionNames: Record<string, string> = {
   make_members_only: 'Made the neighbourhood members-only', make_public: 'Made the neighbourhood public',
   approve_join: 'Approved a request to join', reject_join: 'Turned down a request to join',
   resolve_report: 'Acted on a report', dismiss_report: 'Dismissed a report',
+  approve_post: 'Approved a held post', reject_post: 'Rejected a held post', set_premoderation: 'Changed what is held for approval',
 };
 
 /** The button that undoes a removal, shown to moderators beside the log entry. */
@@ -80,6 +82,7 @@ ${errorSummary(d.error)}
 <h1>Moderation log</h1>
 <p>Every action ${n.name}\u2019s moderators take, with their reasons.</p>
 ${d.canModerate ? reportQueue(ctx, d.reports) : null}
+${d.canModerate ? heldLink(n.handle) : null}
 ${access}
 ${logTable(ctx, d.entries, d.canModerate, false)}
 ${bans}`, { status: d.status ?? 200 });
@@ -88,6 +91,7 @@ ${bans}`, { status: d.status ?? 200 });
 export function instanceModerationPage(ctx: PageContext, entries: LogEntry[], reports: Report[]) {
   return page(ctx, 'Instance moderation log', html`
 <h1>Instance moderation log</h1>
+<p><a href="/admin/domain-blocks">Blocked servers</a></p>
 ${reportQueue(ctx, reports)}
 <h2>Every action</h2>
 <p>Every moderation action on ${ctx.instanceName}, newest first.</p>

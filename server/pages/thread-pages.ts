@@ -6,6 +6,7 @@ import { requireViewer } from '../http.ts';
 import { renderMarkdown } from '../markdown.ts';
 import * as moderation from '../moderation/domain.ts';
 import * as neighbourhoods from '../neighbourhoods/domain.ts';
+import { HeldForApproval } from '../premoderation/holding.ts';
 import * as threads from '../threads/domain.ts';
 import { fromLocalInput, isTimeZone } from './format.ts';
 import { given } from './forms.ts';
@@ -105,6 +106,7 @@ const threadPages: FastifyPluginAsync = async (app) => {
     const started = await attempt(() => threads.startThread(app.db, viewer, neighbourhood.handle, {
       kind: draft.kind, title: draft.title ?? '', body: draft.body ?? '', ...specific,
     }));
+    if (started.error instanceof HeldForApproval) return seeOther(reply, '/held-posts');
     if (started.error) return again(started.error.status, started.error.message);
     request.log.info({ thread: started.value.id }, 'thread started from the web');
     return seeOther(reply, `/threads/${started.value.id}`);
@@ -172,6 +174,7 @@ const threadPages: FastifyPluginAsync = async (app) => {
     }));
     if (request.body.preview) return again(200);
     const posted = await attempt(() => threads.reply(app.db, viewer, thread.id, { body, parentId }));
+    if (posted.error instanceof HeldForApproval) return seeOther(reply, '/held-posts');
     if (posted.error) return again(posted.error.status, posted.error.message);
     request.log.info({ reply: posted.value.id }, 'reply posted from the web');
     return seeOther(reply, `/threads/${thread.id}#reply-${posted.value.id}`);

@@ -4,7 +4,9 @@ import type { Viewer } from '../accounts/domain.ts';
 import type { Database } from '../database.ts';
 import { notFound } from '../errors.ts';
 import type { ActorKeyOwner } from '../keys/domain.ts';
+import { isSilencedHost } from '../domain-blocks/domain.ts';
 import { neighbourhoodByHandle, requireModerator } from '../neighbourhoods/domain.ts';
+import { actorById } from '../remote-actors/domain.ts';
 import * as q from './queries.ts';
 
 export type Follow = q.FollowRow;
@@ -15,7 +17,7 @@ export const neighbourhoodActor = (id: number): LocalActorRef => `neighbourhood:
 
 /**
  * A remote actor asks to follow one of ours. Members and open neighbourhoods accept at once;
- * a neighbourhood that admits by approval holds the request for its moderators.
+ * a neighbourhood that admits by approval (or a follower on a silenced server) waits for its moderators.
  */
 export async function receiveFollow(db: Database, target: LocalActorRef, remoteActorId: number, activityId: string): Promise<Follow> {
   const existing = await q.findFollow(db, target, remoteActorId, 'inbound');
@@ -23,6 +25,8 @@ export async function receiveFollow(db: Database, target: LocalActorRef, remoteA
   if (existing?.state !== 'accepted') {
     const [kind, id] = target.split(':');
     if (kind === 'neighbourhood' && (await q.admissionOf(db, Number(id))) === 'approval') state = 'pending';
+    // A silenced server's follows of a neighbourhood wait for a moderator, as its posts do.
+    if (kind === 'neighbourhood' && (await isSilencedHost(db, (await actorById(db, remoteActorId)).host))) state = 'pending';
   }
   return q.upsertFollow(db, { localActor: target, remoteActorId, direction: 'inbound', activityId, state });
 }

@@ -6,6 +6,7 @@ import { badRequest, forbidden, notFound } from '../errors.ts';
 import type { Cursor } from '../http.ts';
 import { plainText, renderMarkdown, sanitizeHtml } from '../markdown.ts';
 import * as neighbourhoods from '../neighbourhoods/domain.ts';
+import { holdIfNeeded } from '../premoderation/holding.ts';
 import * as q from './queries.ts';
 
 export type Thread = q.ThreadWithNames;
@@ -129,10 +130,16 @@ async function requirePoster(db: Database, neighbourhood: neighbourhoods.Neighbo
   await neighbourhoods.requireMember(db, neighbourhood, viewer);
 }
 
-export async function startThread(db: Database, viewer: Viewer, handle: string, input: NewThread): Promise<Thread> {
+/** `approved`: a moderator let a held post through, so it is not held again. */
+export interface Posting {
+  approved?: boolean;
+}
+
+/** Starts a thread, or throws `HeldForApproval` when the neighbourhood holds it for its moderators. */
+export async function startThread(db: Database, viewer: Viewer, handle: string, input: NewThread, { approved = false }: Posting = {}): Promise<Thread> {
   const neighbourhood = await neighbourhoods.neighbourhoodByHandle(db, handle);
   await requirePoster(db, neighbourhood, viewer, input.remote);
-  const id = await q.insertThread(db, {
+  const values = {
     neighbourhood_id: neighbourhood.id,
     author_id: viewer.id,
     kind: input.kind,
@@ -141,7 +148,11 @@ export async function startThread(db: Database, viewer: Viewer, handle: string, 
     ...eventColumns(input.kind, input.event),
     ...exchangeColumns(input.kind, input.exchange, true),
     ...remoteColumns(input.remote),
-  });
+  };
+  if (!approved) {
+    await holdIfNeeded(db, { neighbourhood, author: viewer, kind: input.kind, title: values.title, bodyHtml: values.body_html, apId: input.remote?.apId, input });
+  }
+  const id = await q.insertThread(db, values);
   return threadById(db, id);
 }
 
@@ -235,7 +246,14 @@ export async function replyById(db: Database, id: number): Promise<Reply> {
   return reply;
 }
 
-export async function reply(db: Database, viewer: Viewer, threadId: number, input: { body: string; parentId?: number; remote?: RemotePost }): Promise<Reply> {
+export interface NewReply {
+  body: string;
+  parentId?: number;
+  remote?: RemotePost;
+}
+
+/** Replies in a thread, or throws `HeldForApproval` when the neighbourhood holds it for its moderators. */
+export async function reply(db: Database, viewer: Viewer, threadId: number, input: NewReply, { approved = false }: Posting = {}): Promise<Reply> {
   const thread = await threadById(db, threadId);
   const neighbourhood = await neighbourhoods.neighbourhoodById(db, thread.neighbourhood_id);
   await requirePoster(db, neighbourhood, viewer, input.remote);
@@ -244,18 +262,16 @@ export async function reply(db: Database, viewer: Viewer, threadId: number, inpu
     const parent = await q.findReply(db, input.parentId);
     if (!parent || parent.thread_id !== threadId) throw badRequest('That reply is not part of this thread.', 'invalid_parent');
   }
-  const id = await q.insertReply(
-    db,
-    {
-      thread_id: threadId,
-      parent_id: input.parentId ?? null,
-      author_id: viewer.id,
-      ...bodyColumns(input.body, input.remote?.html),
-      ...(input.remote && { ap_id: input.remote.apId, attachments: JSON.stringify(input.remote.attachments ?? []) as never }),
-      ...(input.remote?.publishedAt && input.remote.publishedAt < new Date() && { created_at: input.remote.publishedAt }),
-    },
-    neighbourhood.id,
-  );
+  const values = {
+    thread_id: threadId,
+    parent_id: input.parentId ?? null,
+    author_id: viewer.id,
+    ...bodyColumns(input.body, input.remote?.html),
+    ...(input.remote && { ap_id: input.remote.apId, attachments: JSON.stringify(input.remote.attachments ?? []) as never }),
+    ...(input.remote?.publishedAt && input.remote.publishedAt < new Date() && { created_at: input.remote.publishedAt }),
+  };
+  if (!approved) await holdIfNeeded(db, { neighbourhood, author: viewer, threadId, bodyHtml: values.body_html, apId: input.remote?.apId, input });
+  const id = await q.insertReply(db, values, neighbourhood.id);
   return replyById(db, id);
 }
 

@@ -24,7 +24,7 @@ const votes = (post: { like_count: number; dislike_count: number }) => ({ likeCo
 const attachments = (post: { attachments: threads.Thread['attachments'] }) =>
   threads.attachmentsOf(post).map(({ url, mediaType, description, image }) => ({ url, mediaType, description, image }));
 
-const threadSchema = {
+export const threadSchema = {
   type: 'object',
   properties: {
     id: { type: 'integer' },
@@ -53,7 +53,7 @@ const threadSchema = {
   },
 } as const;
 
-const replySchema = {
+export const replySchema = {
   type: 'object',
   properties: {
     id: { type: 'integer' },
@@ -177,7 +177,8 @@ const threadRoutes: FastifyPluginAsync = async (app) => {
           exchange: { type: 'object', required: ['item'], additionalProperties: false, properties: exchangeProperties },
         },
       },
-      response: { 201: { type: 'object', properties: { thread: threadSchema } }, ...errors },
+      // 202: held for the moderators' approval (`Location` names the held post).
+      response: { 201: { type: 'object', properties: { thread: threadSchema } }, 202: errorSchema, ...errors },
     },
   }, async (request, reply) => {
     const { kind, title, body, event, exchange } = request.body;
@@ -274,7 +275,7 @@ const threadRoutes: FastifyPluginAsync = async (app) => {
         additionalProperties: false,
         properties: { body: bodyInput, parentId: { type: 'integer', minimum: 1, maximum: 2_147_483_647 } },
       },
-      response: { 201: { type: 'object', properties: { reply: replySchema } }, ...errors },
+      response: { 201: { type: 'object', properties: { reply: replySchema } }, 202: errorSchema, ...errors },
     },
   }, async (request, reply) => {
     const created = await threads.reply(app.db, requireViewer(request.viewer), request.params.id, request.body);
