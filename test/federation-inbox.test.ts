@@ -118,7 +118,8 @@ eachDatabase('signed inboxes', async (t, database) => {
     t.equal(response.status, 401);
     t.match(JSON.parse(response.body).message, /could not be fetched/);
     const lookup = await jay.post('/api/following', { account: `@alice@${new URL(remote.origin).host}` });
-    t.equal(lookup.status, 404, 'WebFinger on a private address is refused');
+    t.equal(lookup.status, 502, 'WebFinger on a private address is refused');
+    t.match(lookup.body, { error: 'remote_unreachable', message: /private or local address/ }, 'saying why');
     const byUrl = await jay.post('/api/following', { account: alice.id });
     t.equal(byUrl.status, 404, 'an actor URL on a private address is refused');
   });

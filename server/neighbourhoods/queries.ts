@@ -78,7 +78,10 @@ export function moderatorsOf(db: Database, neighbourhoodId: number) {
     .execute();
 }
 
-/** Adds the membership; false when the member already belonged. */
+/**
+ * Adds the membership; false when the member already belonged. A neighbourhood on another server keeps the
+ * size its own server gives (its followers), so memberships here (followers, mirrored moderators) leave it be.
+ */
 export function insertMembership(db: Database, neighbourhoodId: number, memberId: number) {
   return db.transaction().execute(async (trx) => {
     const added = await trx
@@ -88,7 +91,7 @@ export function insertMembership(db: Database, neighbourhoodId: number, memberId
       .returning('member_id')
       .executeTakeFirst();
     if (added) {
-      await trx.updateTable('neighbourhoods').set((eb) => ({ member_count: eb('member_count', '+', 1) })).where('id', '=', neighbourhoodId).execute();
+      await trx.updateTable('neighbourhoods').set((eb) => ({ member_count: eb('member_count', '+', 1) })).where('id', '=', neighbourhoodId).where('ap_id', 'is', null).execute();
     }
     return !!added;
   });
@@ -103,7 +106,7 @@ export function deleteMembership(db: Database, neighbourhoodId: number, memberId
       .returning('member_id')
       .executeTakeFirst();
     if (removed) {
-      await trx.updateTable('neighbourhoods').set((eb) => ({ member_count: eb('member_count', '-', 1) })).where('id', '=', neighbourhoodId).execute();
+      await trx.updateTable('neighbourhoods').set((eb) => ({ member_count: eb('member_count', '-', 1) })).where('id', '=', neighbourhoodId).where('ap_id', 'is', null).execute();
     }
     return !!removed;
   });
