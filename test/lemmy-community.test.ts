@@ -1,0 +1,49 @@
+// A Lemmy community followed from here, from captured payloads moved onto a stand-in server: its
+// Announce(Create(Page)) becomes a thread in that neighbourhood here, but the same Announce from a
+// community nobody here follows is dropped. The table in docs/federation.md lists the fixtures.
+import { eachDatabase } from './helpers.ts';
+import { startInstance } from './instances.ts';
+import { eventually, moveFixture, postSigned, readFixture, RemoteServer } from './remote-server.ts';
+
+eachDatabase('a Lemmy community followed from here', async (t, database) => {
+  const a = await startInstance(t, database);
+  const robin = await a.client.signUp('robin');
+  const remote = await RemoteServer.start(t);
+  const host = new URL(remote.origin).host;
+  const community = await remote.actor('main', { type: 'Group', name: 'Main' });
+  const stranger = await remote.actor('elsewhere', { type: 'Group', name: 'Elsewhere' });
+  const beta = await remote.actor('lemmy_beta');
+
+  const followed = await robin.post('/api/follows', { neighbourhood: community.id });
+  t.equal(followed.status, 201, 'the community is followed as a neighbourhood');
+  const follow = await eventually(() => remote.inboxPosts('Follow').find((d) => d.body.object === community.id), 30_000, 'the Follow');
+  const accept = { '@context': 'https://www.w3.org/ns/activitystreams', id: remote.activityId(), type: 'Accept', actor: community.id, object: follow.body };
+  t.equal((await postSigned(`${a.url}/inbox`, accept, community)).status, 202);
+  await eventually(async () => (await a.app.db.selectFrom('remote_follows').select('state').where('activity_id', '=', follow.body.id).executeTakeFirst())?.state === 'accepted', 30_000, 'the follow accepted');
+
+  const path = `/api/neighbourhoods/${encodeURIComponent(`main@${host}`)}/threads`;
+  const threadsHere = async () => (await a.app.db.selectFrom('threads').select(['id', 'title', 'ap_id']).execute());
+
+  await t.test('lemmy/activities/community/announce_create_page.json from a community not followed here: ignored', async (t) => {
+    const announce = moveFixture(await readFixture('lemmy/activities/community/announce_create_page.json'), remote, 'lemmy', [
+      ['http://enterprise.lemmy.ml/c/main/followers', `${stranger.id}/followers`], ['http://enterprise.lemmy.ml/c/main', stranger.id], ['http://enterprise.lemmy.ml/u/lemmy_beta', beta.id],
+    ]);
+    // Under an id of its own, or the followed community's Announce below would be dropped as a repeat.
+    announce.id = remote.activityId();
+    t.equal((await postSigned(`${a.url}/inbox`, announce, stranger)).status, 202, 'answered 202');
+    // Processing is asynchronous: the followed community's Announce below, handled after it, proves it was dropped.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    t.same(await threadsHere(), [], 'nothing stored');
+  });
+
+  await t.test('lemmy/activities/community/announce_create_page.json from the followed community: a thread', async (t) => {
+    const announce = moveFixture(await readFixture('lemmy/activities/community/announce_create_page.json'), remote, 'lemmy', [
+      ['http://enterprise.lemmy.ml/c/main', community.id], ['http://enterprise.lemmy.ml/u/lemmy_beta', beta.id],
+    ]);
+    t.equal((await postSigned(`${a.url}/inbox`, announce, community)).status, 202);
+    const thread = await eventually(async () => (await robin.get(path)).body.threads?.find((row: any) => row.title === 'post 4'), 30_000, 'the thread');
+    t.equal(thread.author.username, `lemmy_beta@${host}`, 'by the Lemmy member who posted it');
+    t.equal(thread.neighbourhood.handle, `main@${host}`, 'in the followed community');
+    t.same((await threadsHere()).map((row) => row.ap_id), [`${remote.origin}/lemmy/post/7`], 'only that one stored, under its Lemmy id');
+  });
+});
