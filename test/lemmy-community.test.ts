@@ -1,6 +1,7 @@
 // A Lemmy community followed from here, from captured payloads moved onto a stand-in server: its
 // Announce(Create(Page)) becomes a thread in that neighbourhood here, but the same Announce from a
-// community nobody here follows is dropped. The table in docs/federation.md lists the fixtures.
+// community nobody here follows is dropped. A member's like of that thread goes to the community and to the
+// Lemmy member who posted it, signed, and its Undo after it. The table in docs/federation.md lists the fixtures.
 import { eachDatabase } from './helpers.ts';
 import { startInstance } from './instances.ts';
 import { eventually, moveFixture, postSigned, readFixture, RemoteServer } from './remote-server.ts';
@@ -12,7 +13,8 @@ eachDatabase('a Lemmy community followed from here', async (t, database) => {
   const host = new URL(remote.origin).host;
   const community = await remote.actor('main', { type: 'Group', name: 'Main' });
   const stranger = await remote.actor('elsewhere', { type: 'Group', name: 'Elsewhere' });
-  const beta = await remote.actor('lemmy_beta');
+  // Without a shared inbox, so what reaches the author is told apart from what reaches the community.
+  const beta = await remote.actor('lemmy_beta', { endpoints: undefined });
 
   const followed = await robin.post('/api/follows', { neighbourhood: community.id });
   t.equal(followed.status, 201, 'the community is followed as a neighbourhood');
@@ -45,5 +47,26 @@ eachDatabase('a Lemmy community followed from here', async (t, database) => {
     t.equal(thread.author.username, `lemmy_beta@${host}`, 'by the Lemmy member who posted it');
     t.equal(thread.neighbourhood.handle, `main@${host}`, 'in the followed community');
     t.same((await threadsHere()).map((row) => row.ap_id), [`${remote.origin}/lemmy/post/7`], 'only that one stored, under its Lemmy id');
+  });
+
+  await t.test('a member here likes the Lemmy post, then takes the like back', async (t) => {
+    const thread = (await robin.get(path)).body.threads.find((row: any) => row.title === 'post 4');
+    const postId = `${remote.origin}/lemmy/post/7`;
+    const robinUri = `${a.url}/members/robin`;
+    t.equal((await robin.post(`/api/threads/${thread.id}/like`, {})).status, 200);
+    const likes = await eventually(() => {
+      const found = remote.inboxPosts('Like');
+      return found.some((d) => d.path === '/inbox') && found.some((d) => d.path === '/users/lemmy_beta/inbox') && found;
+    }, 30_000, 'the Like at the community and at the author');
+    const like = likes[0]!.body;
+    t.match(like, { actor: robinUri, object: postId, audience: community.id }, 'by the member, of the post\'s Lemmy id, with the community as audience');
+    t.ok(like.id.startsWith(`${a.url}/`), 'under our origin');
+    for (const delivery of likes) t.match(delivery.headers['signature-input'] ?? delivery.headers.signature, /keyid="[^"]+\/members\/robin#main-key"/i, 'signed by the member\'s key');
+
+    t.equal((await robin.post(`/api/threads/${thread.id}/like`, {})).status, 200, 'liked again: nothing changes');
+    t.equal((await robin.delete(`/api/threads/${thread.id}/like`)).status, 200);
+    const undo = await eventually(() => remote.inboxPosts('Undo').length === 2 && remote.inboxPosts('Undo')[0], 30_000, 'the Undo at both');
+    t.match(undo.body, { actor: robinUri, object: { id: like.id, actor: robinUri, object: postId } }, 'the same Like undone');
+    t.equal(remote.inboxPosts('Like').length, 2, 'one Like to each, none for the like already there');
   });
 });

@@ -292,9 +292,12 @@ export async function deleteReply(db: Database, viewer: Viewer, id: number): Pro
   await q.markReplyDeleted(db, existing);
 }
 
-/** A member likes a post (or takes the like back); returns the post's new like count. */
-export async function like(db: Database, viewer: Viewer, target: { threadId: number } | { replyId: number }, liked: boolean) {
-  return (await vote(db, viewer, target, 1, liked)).like_count;
+/**
+ * A member likes a post (or takes the like back); returns the post's new counts and `voted_at`, for
+ * federation to tell the post's server (null when nothing changed).
+ */
+export function like(db: Database, viewer: Viewer, target: { threadId: number } | { replyId: number }, liked: boolean) {
+  return vote(db, viewer, target, 1, liked);
 }
 
 /**
