@@ -213,6 +213,16 @@ export async function deleteThread(db: Database, viewer: Viewer, id: number): Pr
   await q.markThreadDeleted(db, id);
 }
 
+/**
+ * An author's account is gone with its posts (Lemmy's `removeData`): each thread and reply is deleted as
+ * its author would delete it, replies leaving their place in the conversation.
+ */
+export async function deleteAllByAuthor(db: Database, author: Viewer): Promise<void> {
+  const { threads, replies } = await q.postsOfAuthor(db, author.id);
+  for (const thread of threads) await q.markThreadDeleted(db, thread.id);
+  for (const reply of replies) await q.markReplyDeleted(db, reply);
+}
+
 export async function threadWithReplies(db: Database, viewer: Viewer | null, id: number) {
   const thread = await readableThread(db, viewer, id);
   return { thread, replies: inTreeOrder(await q.repliesOf(db, id)) };

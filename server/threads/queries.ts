@@ -125,6 +125,15 @@ export function markReplyDeleted(db: Database, reply: { id: number; thread_id: n
   });
 }
 
+/** Every thread and reply of one author not yet deleted. */
+export async function postsOfAuthor(db: Database, authorId: number) {
+  const [threads, replies] = await Promise.all([
+    db.selectFrom('threads').select('id').where('author_id', '=', authorId).where('deleted_at', 'is', null).execute(),
+    db.selectFrom('replies').select(['id', 'thread_id']).where('author_id', '=', authorId).where('deleted_at', 'is', null).execute(),
+  ]);
+  return { threads, replies };
+}
+
 export type LikeTarget = { thread_id: number } | { reply_id: number };
 export type VoteDirection = 1 | -1;
 const countColumn = (direction: VoteDirection) => (direction === 1 ? 'like_count' : 'dislike_count');
