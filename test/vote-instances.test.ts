@@ -1,6 +1,6 @@
 // Likes across Square Mile instances on loopback: a member on A likes a thread and a reply that came from
 // a neighbourhood on B; B counts them, and the counts go back down when the likes are taken back, and up
-// again when given again (a new Like, not a repeat receivers drop).
+// again when given again from a Mastodon app (a new Like, not a repeat receivers drop).
 import { eachDatabase } from './helpers.ts';
 import { anotherDatabase, collectionIds, startInstance } from './instances.ts';
 import { eventually } from './remote-server.ts';
@@ -36,7 +36,10 @@ eachDatabase('likes from another instance', async (t, database) => {
   await reach([0, 0], 'both likes taken back on B');
   t.pass('taken back on B');
 
-  t.equal((await ann.post(`/api/threads/${onA.id}/like`)).body.likeCount, 1);
+  // Liked again, from a Mastodon app this time.
+  const statuses = (await ann.get('/api/v1/timelines/public?limit=40')).body as any[];
+  const status = statuses.find((row) => row.uri === `${a.url}/threads/${onA.id}`);
+  t.equal((await ann.post(`/api/v1/statuses/${status.id}/favourite`)).body.favourited, true, 'favourited in a Mastodon app');
   await reach([1, 0], 'the thread liked again on B');
   t.pass('liked again on B');
 });
