@@ -25,6 +25,7 @@ import {
   Place,
   Source,
   Tombstone,
+  Undo,
   Update,
   Video,
 } from '@fedify/vocab';
@@ -553,6 +554,30 @@ async function setVote(ctx: InboxContext<FederationData>, vote: Activity, direct
     if (!voter) return;
     await threads.vote(ctx.data.db, voter, 'thread' in known ? { threadId: known.thread.id } : { replyId: known.reply.id }, direction, on);
   });
+}
+
+/**
+ * A member here liked a post from another server, or took the like back (`liked` false): the Like goes to
+ * the post's group, which announces it (as Lemmy expects), and to its author. Its id names the vote by
+ * when it was cast, so a like after an Undo is new to receivers, and the Undo embeds that same Like.
+ */
+export async function sendLike(ctx: Ctx, viewer: Viewer, target: { threadId: number } | { replyId: number }, votedAt: Date, liked: boolean): Promise<void> {
+  const db = ctx.data.db;
+  const post = 'threadId' in target ? await threads.threadById(db, target.threadId) : await threads.replyById(db, target.replyId);
+  if (!post.ap_id) return;
+  const thread = 'threadId' in target ? (post as threads.Thread) : await threads.threadById(db, (post as threads.Reply).thread_id);
+  const recipients = [];
+  for (const uri of [thread.neighbourhood_ap_id, post.author_ap_id]) {
+    const remote = uri ? await actorByUri(db, uri) : null;
+    if (remote) recipients.push(recipientOf(remote));
+  }
+  if (recipients.length === 0) return;
+  const identifier = memberIdentifier(viewer.username);
+  const actor = ctx.getActorUri(identifier);
+  const group = groupUri(ctx, thread);
+  const id = new URL(`${actor.href}#likes/${'threadId' in target ? 'threads' : 'replies'}/${post.id}/${votedAt.getTime().toString(36)}`);
+  const like = new Like({ id, actor, object: new URL(post.ap_id), audience: group, tos: [group] });
+  await sendActivity(ctx, identifier, recipients, liked ? like : new Undo({ id: new URL(`${id.href}/undo`), actor, object: like, audience: group, tos: [group] }));
 }
 
 undoHandlers.set(Like.typeId.href, (ctx, like) => setVote(ctx, like, 1, false));

@@ -2,6 +2,7 @@
 // front of the Fastify routes, with its queue workers started and stopped with the app.
 import { createExponentialBackoffPolicy, createFederation, type Federation } from '@fedify/fedify';
 import type { UnverifiedActivityReason } from '@fedify/fedify';
+import { Delete } from '@fedify/vocab';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { DatabaseHealth } from '../server/availability.ts';
@@ -84,9 +85,15 @@ export function createInstanceFederation(db: Database, config: Config, log: Fast
     .setSharedKeyDispatcher(() => ({ identifier: instanceIdentifier }))
     .withIdempotency('global')
     .onError((ctx, error) => ctx.data.log.warn({ err: error }, 'an incoming activity could not be handled'))
-    .onUnverifiedActivity((_ctx, _activity, reason) =>
-      Response.json({ error: 'invalid_signature', message: describe(reason) }, { status: 401 }),
-    );
+    .onUnverifiedActivity((_ctx, activity, reason) => {
+      // A deleted account's `Delete` of itself, signed by a key its server no longer serves (410 Gone, as
+      // Mastodon answers): nothing here can verify it, so it changes nothing, but 202 stops the retries.
+      // One whose key we still have (Fedify caches keys) or can fetch was verified and handled.
+      const gone = reason.type === 'keyFetchError' && 'status' in reason.result && reason.result.status === 410
+        && reason.keyId.href.split('#')[0] === activity.actorId?.href;
+      if (gone && activity instanceof Delete && activity.objectId?.href === activity.actorId?.href) return new Response(null, { status: 202 });
+      return Response.json({ error: 'invalid_signature', message: describe(reason) }, { status: 401 });
+    });
   // Fedify takes one listener per type: handlers of the same type (the catch-all `Activity`, which sees the
   // types ActivityStreams lacks, such as Lemmy's `Lock` and `Resolve`) run in turn.
   const handlersByType = new Map<InboxHandler['type'], InboxHandler['handle'][]>();

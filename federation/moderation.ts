@@ -6,7 +6,7 @@
 import type { Context, InboxContext } from '@fedify/fedify';
 import { Activity, Add, Announce, Block, Collection, Delete, PUBLIC_COLLECTION, Remove, Undo } from '@fedify/vocab';
 import { Temporal } from '@js-temporal/polyfill';
-import { memberByUsername, type Viewer } from '../server/accounts/domain.ts';
+import { memberByUsername, remoteAccountDeleted, type Viewer } from '../server/accounts/domain.ts';
 import * as moderation from '../server/moderation/domain.ts';
 import * as neighbourhoods from '../server/neighbourhoods/domain.ts';
 import * as premoderation from '../server/premoderation/domain.ts';
@@ -343,11 +343,24 @@ async function act(ctx: Ctx, action: Action, announcedBy: neighbourhoods.Neighbo
   }
 }
 
+/**
+ * An actor's `Delete` of itself: its account is gone at home (Lemmy's `delete_user`, Mastodon's account
+ * deletion). Its member row here is marked suspended and, with `removeData`, its posts here are deleted as
+ * its own deletions, so groups of ours tell their followers. Only an actor that signed it counts: one whose
+ * key we can no longer fetch (410 Gone) is answered 202 and changes nothing (see `federation/index.ts`).
+ */
+async function accountDeleted(ctx: Ctx, action: Action): Promise<void> {
+  if (action.actor.origin === new URL(ctx.origin).origin) return;
+  const member = await remoteAccountDeleted(ctx.data.db, action.actor.href);
+  if (member && action.removeData) await threads.deleteAllByAuthor(ctx.data.db, member);
+}
+
 /** A moderation activity as it arrived, signed by its actor, at one of our inboxes. */
 async function onModeration(ctx: InboxContext<FederationData>, activity: Activity) {
   const action = parseAction(await activity.toJsonLd());
   if (!action || action.actor.href !== activity.actorId?.href) return;
-  await tolerant(ctx, activity, () => act(ctx, action, null));
+  const ofItself = action.type === 'Delete' && !action.undo && action.object.href === action.actor.href;
+  await tolerant(ctx, activity, () => (ofItself ? accountDeleted(ctx, action) : act(ctx, action, null)));
 }
 
 /**

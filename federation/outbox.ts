@@ -227,10 +227,16 @@ const likeId = (actor: URL, target: { threadId: number } | { replyId: number }) 
   new URL(`${actor.href}#likes/${'threadId' in target ? `threads/${target.threadId}` : `replies/${target.replyId}`}`);
 const followId = (actor: URL, neighbourhoodId: number) => new URL(`${actor.href}#follows/${neighbourhoodId}`);
 
-async function setLike(ctx: Ctx, viewer: Viewer, actor: URL, objectId: URL | null, liked: boolean): Promise<URL> {
+/** A like as every other path sets it, told to the post's server when the post came from elsewhere. */
+async function like(ctx: Ctx, service: FederationService, viewer: Viewer, target: { threadId: number } | { replyId: number }, liked: boolean) {
+  const { voted_at } = await threads.like(ctx.data.db, viewer, target, liked);
+  await service.liked(viewer, target, voted_at, liked);
+}
+
+async function setLike(ctx: Ctx, service: FederationService, viewer: Viewer, actor: URL, objectId: URL | null, liked: boolean): Promise<URL> {
   const known = await targetOf(ctx, objectId);
   const target = 'thread' in known ? { threadId: known.thread.id } : { replyId: known.reply.id };
-  await threads.like(ctx.data.db, viewer, target, liked);
+  await like(ctx, service, viewer, target, liked);
   return likeId(actor, target);
 }
 
@@ -255,17 +261,17 @@ async function unfollow(ctx: Ctx, viewer: Viewer, objectId: URL | null): Promise
 }
 
 /** What an Undo undoes: its embedded Like or Follow, or one of the ids we hand out for them. */
-async function undo(ctx: Ctx, viewer: Viewer, activity: Undo, inner: APObject | null, actor: URL): Promise<Activity> {
+async function undo(ctx: Ctx, service: FederationService, viewer: Viewer, activity: Undo, inner: APObject | null, actor: URL): Promise<Activity> {
   const own = activity.objectId?.href.startsWith(`${actor.href}#`) ? activity.objectId.hash.slice(1) : undefined;
   const liked = own && /^likes\/(threads|replies)\/(\d+)$/.exec(own);
   const followed = own && /^follows\/(\d+)$/.exec(own);
   if (liked) {
     const id = Number(liked[2]);
-    await threads.like(ctx.data.db, viewer, liked[1] === 'threads' ? { threadId: id } : { replyId: id }, false);
+    await like(ctx, service, viewer, liked[1] === 'threads' ? { threadId: id } : { replyId: id }, false);
   } else if (followed) {
     await follows.unfollow(ctx.data.db, viewer, Number(followed[1]));
   } else if (inner instanceof Like) {
-    await setLike(ctx, viewer, actor, inner.objectId, false);
+    await setLike(ctx, service, viewer, actor, inner.objectId, false);
   } else if (inner instanceof Follow) {
     await unfollow(ctx, viewer, inner.objectId);
   } else {
@@ -307,14 +313,14 @@ async function perform(ctx: Ctx, service: FederationService, viewer: Viewer, act
   if (activity instanceof Update) return update(ctx, viewer, inner, actor);
   if (activity instanceof Delete) return remove(ctx, viewer, activity, actor);
   if (activity instanceof Like) {
-    const id = await setLike(ctx, viewer, actor, activity.objectId, true);
+    const id = await setLike(ctx, service, viewer, actor, activity.objectId, true);
     return new Like({ id, actor, object: activity.objectId });
   }
   if (activity instanceof Follow) {
     const id = await follow(ctx, service, viewer, actor, activity.objectId);
     return new Follow({ id, actor, object: activity.objectId });
   }
-  if (activity instanceof Undo) return undo(ctx, viewer, activity, inner, actor);
+  if (activity instanceof Undo) return undo(ctx, service, viewer, activity, inner, actor);
   throw invalid(`${activity.constructor.name} is not an activity this outbox takes (Create, Update, Delete, Like, Follow, Undo).`);
 }
 

@@ -8,6 +8,7 @@ import { decideFollowRequest, startFollowing, stopFollowing } from '../server/re
 import { actorById } from '../server/remote-actors/domain.ts';
 import type { FederationData } from './actors.ts';
 import { findRemoteActor, newActivityId, recipientOf, sendActivity } from './delivery.ts';
+import { sendLike } from './groups.ts';
 import { answerFollow } from './inbox.ts';
 import { type ProfilePostChange, publishProfilePost } from './profile-posts.ts';
 import { answerReport, forwardReport } from './reports.ts';
@@ -35,6 +36,16 @@ export class FederationService {
   /** A member's own post was written, edited or deleted: their followers elsewhere are told. */
   publishProfilePost(id: number, change: ProfilePostChange) {
     return publishProfilePost(this.context(), id, change);
+  }
+
+  /**
+   * A member's like (or its withdrawal, `liked` false) of a post from another server is told there;
+   * `votedAt` is null when nothing changed. The like stands here whatever happens to the sending.
+   */
+  async liked(viewer: Viewer, target: { threadId: number } | { replyId: number }, votedAt: Date | null, liked: boolean): Promise<void> {
+    if (!votedAt) return;
+    const ctx = this.context();
+    await sendLike(ctx, viewer, target, votedAt, liked).catch((error: unknown) => ctx.data.log.warn({ err: error, target }, 'could not send a like'));
   }
 
   /** A member follows `@name@host` (or an actor URL); the follow is pending until the Accept arrives. */

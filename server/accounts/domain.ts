@@ -139,3 +139,14 @@ export async function remoteMember(db: Database, author: { apId: string; handle:
 }
 
 export const memberByApId = q.findMemberByApId;
+
+/**
+ * An account on another server was deleted there: its member row here stays (its name stays on what is
+ * kept) but is marked suspended, as staff would mark it. Null when no one here knew it.
+ */
+export async function remoteAccountDeleted(db: Database, apId: string): Promise<Viewer | null> {
+  const row = await q.findMemberByApId(db, apId);
+  if (!row) return null;
+  await q.updateMember(db, row.id, { status: 'suspended' });
+  return { id: row.id, username: row.username, role: row.role, tokenId: 0 };
+}

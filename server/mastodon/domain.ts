@@ -20,6 +20,8 @@ export interface Context {
   viewer: Viewer | null;
   /** Tells a member's followers elsewhere that one of their own posts changed (federation provides it). */
   profilePostChanged?: (id: number, change: 'created' | 'edited' | 'deleted') => Promise<unknown>;
+  /** Tells the server a liked post came from (federation provides it); `votedAt` null: nothing changed. */
+  liked?: (viewer: Viewer, target: { threadId: number } | { replyId: number }, votedAt: Date | null, liked: boolean) => Promise<unknown>;
 }
 
 /** Mastodon answers a well-formed request it cannot carry out with 422 and a sentence. */
@@ -437,7 +439,9 @@ export async function favourite(ctx: Context, viewer: Viewer, id: string, liked:
   await statusById(ctx, id);
   const ref = parseStatusId(id);
   if (ref.kind === 'post') throw notForPosts('Likes');
-  await threads.like(ctx.db, viewer, ref.kind === 'thread' ? { threadId: ref.id } : { replyId: ref.id }, liked);
+  const target = ref.kind === 'thread' ? { threadId: ref.id } : { replyId: ref.id };
+  const { voted_at } = await threads.like(ctx.db, viewer, target, liked);
+  await ctx.liked?.(viewer, target, voted_at, liked);
   return statusById(ctx, id);
 }
 

@@ -85,6 +85,7 @@ const mastodonRoutes: FastifyPluginAsync = async (app) => {
     config: app.config,
     viewer: request.access?.viewer ?? null,
     profilePostChanged: (id, change) => app.federation.publishProfilePost(id, change),
+    liked: (viewer, target, votedAt, liked) => app.federation.liked(viewer, target, votedAt, liked),
   });
   const viewerOf = (request: FastifyRequest) => request.access!.viewer!;
   const base = app.config.publicUrl;

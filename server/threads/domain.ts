@@ -64,11 +64,14 @@ export interface RemotePost {
   publishedAt?: Date | null;
 }
 
-/** Source and HTML of a body: Markdown written here, or sanitized HTML from another server. */
-function bodyColumns(body: string, html: string | undefined) {
+/**
+ * Source and HTML of a body: Markdown written here, or sanitized HTML from another server. A thread from
+ * another server (`titled`) may be its title alone, as Lemmy allows.
+ */
+function bodyColumns(body: string, html: string | undefined, titled = false) {
   if (html === undefined) return { body_source: checkBody(body), body_html: renderMarkdown(body) };
   const clean = sanitizeHtml(html);
-  if (!plainText(clean) && !body.trim()) throw badRequest('Write something first.', 'invalid_body');
+  if (!plainText(clean) && !body.trim() && !titled) throw badRequest('Write something first.', 'invalid_body');
   return { body_source: body.trim() ? body : plainText(clean), body_html: clean };
 }
 
@@ -144,7 +147,7 @@ export async function startThread(db: Database, viewer: Viewer, handle: string, 
     author_id: viewer.id,
     kind: input.kind,
     title: checkTitle(input.title),
-    ...bodyColumns(input.body, input.remote?.html),
+    ...bodyColumns(input.body, input.remote?.html, true),
     ...eventColumns(input.kind, input.event),
     ...exchangeColumns(input.kind, input.exchange, true),
     ...remoteColumns(input.remote),
@@ -196,7 +199,7 @@ export async function editThread(db: Database, viewer: Viewer, id: number, chang
   const event = changes.event && eventColumns(thread.kind, changes.event);
   await q.updateThread(db, id, {
     ...(changes.title !== undefined && { title: checkTitle(changes.title) }),
-    ...((changes.body !== undefined || changes.html !== undefined) && bodyColumns(changes.body ?? '', changes.html)),
+    ...((changes.body !== undefined || changes.html !== undefined) && bodyColumns(changes.body ?? '', changes.html, true)),
     ...event,
     ...exchangeColumns(thread.kind, changes.exchange, false),
     edited_at: new Date(),
@@ -208,6 +211,16 @@ export async function deleteThread(db: Database, viewer: Viewer, id: number): Pr
   const thread = await threadById(db, id);
   requireAuthor(thread.author_id, viewer, 'thread');
   await q.markThreadDeleted(db, id);
+}
+
+/**
+ * An author's account is gone with its posts (Lemmy's `removeData`): each thread and reply is deleted as
+ * its author would delete it, replies leaving their place in the conversation.
+ */
+export async function deleteAllByAuthor(db: Database, author: Viewer): Promise<void> {
+  const { threads, replies } = await q.postsOfAuthor(db, author.id);
+  for (const thread of threads) await q.markThreadDeleted(db, thread.id);
+  for (const reply of replies) await q.markReplyDeleted(db, reply);
 }
 
 export async function threadWithReplies(db: Database, viewer: Viewer | null, id: number) {
@@ -289,9 +302,12 @@ export async function deleteReply(db: Database, viewer: Viewer, id: number): Pro
   await q.markReplyDeleted(db, existing);
 }
 
-/** A member likes a post (or takes the like back); returns the post's new like count. */
-export async function like(db: Database, viewer: Viewer, target: { threadId: number } | { replyId: number }, liked: boolean) {
-  return (await vote(db, viewer, target, 1, liked)).like_count;
+/**
+ * A member likes a post (or takes the like back); returns the post's new counts and `voted_at`, for
+ * federation to tell the post's server (null when nothing changed).
+ */
+export function like(db: Database, viewer: Viewer, target: { threadId: number } | { replyId: number }, liked: boolean) {
+  return vote(db, viewer, target, 1, liked);
 }
 
 /**

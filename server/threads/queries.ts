@@ -125,13 +125,23 @@ export function markReplyDeleted(db: Database, reply: { id: number; thread_id: n
   });
 }
 
+/** Every thread and reply of one author not yet deleted. */
+export async function postsOfAuthor(db: Database, authorId: number) {
+  const [threads, replies] = await Promise.all([
+    db.selectFrom('threads').select('id').where('author_id', '=', authorId).where('deleted_at', 'is', null).execute(),
+    db.selectFrom('replies').select(['id', 'thread_id']).where('author_id', '=', authorId).where('deleted_at', 'is', null).execute(),
+  ]);
+  return { threads, replies };
+}
+
 export type LikeTarget = { thread_id: number } | { reply_id: number };
 export type VoteDirection = 1 | -1;
 const countColumn = (direction: VoteDirection) => (direction === 1 ? 'like_count' : 'dislike_count');
 
 /**
  * Gives one member's vote on a post `direction` (a like, or a dislike from another server), or with
- * `on` false takes back their vote; keeps the post's counts in step and returns them.
+ * `on` false takes back their vote; keeps the post's counts in step and returns them, with `voted_at`:
+ * when the vote given or taken back was first cast (null when nothing changed), which names it elsewhere.
  */
 export function setVote(db: Database, memberId: number, target: LikeTarget, direction: VoteDirection, on: boolean) {
   const table = 'thread_id' in target ? 'threads' : 'replies';
@@ -139,34 +149,42 @@ export function setVote(db: Database, memberId: number, target: LikeTarget, dire
   const column = 'thread_id' in target ? 'thread_id' : 'reply_id';
   return db.transaction().execute(async (trx) => {
     const steps = { like_count: 0, dislike_count: 0 };
+    let votedAt: Date | null = null;
     if (on) {
       const inserted = await trx
         .insertInto('likes')
         .values({ member_id: memberId, thread_id: null, reply_id: null, ...target, direction })
         .onConflict((oc) => oc.columns([column, 'member_id']).where(column, 'is not', null).doNothing())
-        .returning('member_id')
+        .returning('created_at')
         .executeTakeFirst();
-      if (inserted) steps[countColumn(direction)] = 1;
-      else {
+      if (inserted) {
+        steps[countColumn(direction)] = 1;
+        votedAt = inserted.created_at;
+      } else {
         // A member turning a like into a dislike (or back) moves their one vote across.
         const turned = await trx.updateTable('likes').set({ direction }).where('member_id', '=', memberId).where(column, '=', targetId)
-          .where('direction', '=', -direction as VoteDirection).returning('member_id').executeTakeFirst();
+          .where('direction', '=', -direction as VoteDirection).returning('created_at').executeTakeFirst();
         if (turned) {
           steps[countColumn(direction)] = 1;
           steps[countColumn(-direction as VoteDirection)] = -1;
+          votedAt = turned.created_at;
         }
       }
     } else {
       // Lemmy undoes a dislike as `Undo(Like)`: taking a vote back takes it back whichever way it went.
-      const removed = await trx.deleteFrom('likes').where('member_id', '=', memberId).where(column, '=', targetId).returning('direction').executeTakeFirst();
-      if (removed) steps[countColumn(removed.direction)] = -1;
+      const removed = await trx.deleteFrom('likes').where('member_id', '=', memberId).where(column, '=', targetId).returning(['direction', 'created_at']).executeTakeFirst();
+      if (removed) {
+        steps[countColumn(removed.direction)] = -1;
+        votedAt = removed.created_at;
+      }
     }
-    return trx
+    const counts = await trx
       .updateTable(table)
       .set((eb) => ({ like_count: eb('like_count', '+', steps.like_count), dislike_count: eb('dislike_count', '+', steps.dislike_count) }))
       .where('id', '=', targetId)
       .returning(['like_count', 'dislike_count'])
       .executeTakeFirstOrThrow();
+    return { ...counts, voted_at: votedAt };
   });
 }
 

@@ -309,10 +309,12 @@ const threadRoutes: FastifyPluginAsync = async (app) => {
         method,
         url: path,
         schema: { summary: liked ? 'Like' : 'Take back a like', params: idParams, response: likeResponse },
-        handler: async (request) => ({
-          liked,
-          likeCount: await threads.like(app.db, requireViewer(request.viewer), target(request.params.id), liked),
-        }),
+        handler: async (request) => {
+          const viewer = requireViewer(request.viewer);
+          const counts = await threads.like(app.db, viewer, target(request.params.id), liked);
+          await app.federation.liked(viewer, target(request.params.id), counts.voted_at, liked);
+          return { liked, likeCount: counts.like_count };
+        },
       });
     }
   }
