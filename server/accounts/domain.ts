@@ -12,6 +12,8 @@ export interface Viewer {
   username: string;
   role: 'member' | 'moderator' | 'admin';
   tokenId: number;
+  /** Someone from another server whom staff here suspended (a suspended member here cannot sign in at all). */
+  suspended?: true;
 }
 
 export type Member = NonNullable<Awaited<ReturnType<typeof q.findMemberById>>>;
@@ -135,7 +137,7 @@ export async function setMemberStatus(db: Database, username: string, status: Me
  */
 export async function remoteMember(db: Database, author: { apId: string; handle: string; displayName: string }): Promise<Viewer> {
   const row = await q.upsertRemoteMember(db, { apId: author.apId, username: author.handle, displayName: author.displayName.slice(0, 200) });
-  return { id: row.id, username: row.username, role: 'member', tokenId: 0 };
+  return { id: row.id, username: row.username, role: 'member', tokenId: 0, ...(row.status === 'suspended' && { suspended: true as const }) };
 }
 
 export const memberByApId = q.findMemberByApId;

@@ -73,7 +73,7 @@ export function upsertRemoteMember(db: Database, member: { apId: string; usernam
     .insertInto('members')
     .values({ ap_id: member.apId, username: member.username, username_key: member.username.toLowerCase(), display_name: member.displayName, password_hash: null })
     .onConflict((oc) => oc.column('ap_id').doUpdateSet({ display_name: member.displayName }))
-    .returning(['id', 'username', 'role'])
+    .returning(['id', 'username', 'role', 'status'])
     .executeTakeFirstOrThrow();
 }
 

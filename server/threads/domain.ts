@@ -126,8 +126,14 @@ function exchangeColumns(kind: ThreadKind, exchange: Partial<ExchangeDetails> | 
  * Local members post where they belong. Like a Lemmy community, a neighbourhood takes posts from the
  * fediverse without a local membership, and a neighbourhood on another server decides there who posts.
  */
+function requireNotSuspended(viewer: Viewer) {
+  if (viewer.suspended) throw forbidden('This account is suspended.', 'account_suspended');
+}
+
 async function requirePoster(db: Database, neighbourhood: neighbourhoods.Neighbourhood, viewer: Viewer, remote: RemotePost | undefined) {
-  // A ban holds whichever way the post arrives, and here too for a neighbourhood elsewhere that banned them.
+  // A suspension and a ban hold whichever way the post arrives, and a ban here too for a neighbourhood
+  // elsewhere that banned them.
+  requireNotSuspended(viewer);
   await neighbourhoods.requireNotBanned(db, neighbourhood, viewer);
   if (remote || neighbourhood.ap_id) return;
   await neighbourhoods.requireMember(db, neighbourhood, viewer);
@@ -315,6 +321,7 @@ export function like(db: Database, viewer: Viewer, target: { threadId: number } 
  * (Lemmy's Dislike): the pages here offer a like alone, and show the dislikes counted.
  */
 export async function vote(db: Database, viewer: Viewer, target: { threadId: number } | { replyId: number }, direction: q.VoteDirection, on: boolean) {
+  requireNotSuspended(viewer);
   if ('threadId' in target) {
     await readableThread(db, viewer, target.threadId);
     return q.setVote(db, viewer.id, { thread_id: target.threadId }, direction, on);
