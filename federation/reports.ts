@@ -8,6 +8,7 @@
 import type { Context, InboxContext } from '@fedify/fedify';
 import { Activity, Flag } from '@fedify/vocab';
 import type { ReportCategory } from '../server/database.ts';
+import { rejectsReportsFrom } from '../server/domain-blocks/domain.ts';
 import { AppError } from '../server/errors.ts';
 import * as moderation from '../server/moderation/domain.ts';
 import { actorByUri } from '../server/remote-actors/domain.ts';
@@ -55,6 +56,10 @@ const flagText = (category: ReportCategory, reason: string) => `${category[0]!.t
 
 async function onFlag(ctx: InboxContext<FederationData>, flag: Flag) {
   if (!flag.id || !flag.actorId) return;
+  if (await rejectsReportsFrom(ctx.data.db, flag.actorId.host)) {
+    ctx.data.log.info({ flag: flag.id.href }, 'a report from a server whose reports are rejected was dropped');
+    return;
+  }
   const text = (flag.content ?? flag.summary)?.toString().replace(/<[^>]*>/g, '').trim() ?? '';
   const input = { ...categoryOf(text), apId: flag.id.href };
   const posts: moderation.ReportTarget[] = [];

@@ -72,6 +72,25 @@ eachDatabase('Flags from other software become reports; ours go out and come bac
     t.match(report, { neighbourhood: 'park-road', threadId: thread.id, category: 'other' });
   });
 
+  await t.test('staff may reject the reports of a server (Mastodon\u2019s reject_reports), whatever its block\u2019s severity', async (t) => {
+    const host = new URL(remote.origin).hostname;
+    t.equal((await robin.post('/api/admin/domain-blocks', { domain: host, severity: 'noop', rejectReports: true })).status, 204);
+    const { activity } = await deliver('lemmy/activities/community/report_page.json', [
+      ['http://enterprise.lemmy.ml/c/main', group], ['http://enterprise.lemmy.ml/u/main', group], ['http://enterprise.lemmy.ml/post/7', `${a.url}/threads/${thread.id}`],
+      ['report this post', 'rejected report'], ['98b0933f-5e45-4a95-a15f-e0dc86361ba4', 'rejected-1'],
+    ], `${group}/inbox`);
+    t.equal(activity.summary, 'rejected report');
+    const pending = async () => Number((await a.app.db.selectFrom('federation_jobs').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    await eventually(async () => (await pending()) === 0, 30_000, 'the inbox queue handled');
+    t.notOk((await queue()).some((r) => r.reason === 'rejected report'), 'no report was filed');
+    t.equal((await robin.request('DELETE', `/api/admin/domain-blocks/${host}`)).status, 204);
+    await deliver('lemmy/activities/community/report_page.json', [
+      ['http://enterprise.lemmy.ml/c/main', group], ['http://enterprise.lemmy.ml/u/main', group], ['http://enterprise.lemmy.ml/post/7', `${a.url}/threads/${thread.id}`],
+      ['report this post', 'heard again'], ['98b0933f-5e45-4a95-a15f-e0dc86361ba4', 'heard-1'],
+    ], `${group}/inbox`);
+    await eventually(async () => (await queue()).some((r) => r.reason === 'heard again'), 30_000, 'with the block lifted, the same kind of report is filed');
+  });
+
   await t.test('a report on a post in a neighbourhood elsewhere goes there as a Flag, and Lemmy\u2019s Resolve closes it', async (t) => {
     // A community on the stand-in server, known here, with a thread by one of its people.
     const community = await remote.actor('community', { type: 'Group' });

@@ -79,6 +79,9 @@ export async function isSilencedHost(db: Database, host: string): Promise<boolea
   return (await q.blockCovering(db, bareHost(host)))?.severity === 'silence';
 }
 
+/** Whether staff chose to reject reports (`Flag`s) from this server, whatever else its block says. */
+export const rejectsReportsFrom = (db: Database, host: string) => q.rejectsReports(db, bareHost(host));
+
 export async function allowDomain(db: Database, staff: Viewer, domain: string) {
   requireStaff(staff);
   await q.insertAllow(db, normaliseDomain(domain));

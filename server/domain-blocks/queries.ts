@@ -16,14 +16,18 @@ export async function deleteBlock(db: Database, domain: string) {
   return result.numDeletedRows > 0n;
 }
 
+/** The host itself and every domain it is under: a block on any of them covers it. */
+function coveringDomains(host: string): string[] {
+  const parts = host.split('.');
+  return parts.map((_, i) => parts.slice(i).join('.'));
+}
+
 /** The block that covers a host: on the host itself or on any domain it is under, the most specific first. */
 export function blockCovering(db: Database, host: string) {
-  const parts = host.split('.');
-  const candidates = parts.map((_, i) => parts.slice(i).join('.'));
   return db
     .selectFrom('domain_blocks')
     .select(['domain', 'severity'])
-    .where('domain', 'in', candidates)
+    .where('domain', 'in', coveringDomains(host))
     .where('severity', '<>', 'noop')
     .orderBy(sql`length(domain)`, 'desc')
     .executeTakeFirst();
@@ -89,4 +93,15 @@ export function inboxesOffAllowlist(db: Database) {
       not(exists(selectFrom('domain_allows').select('domain_allows.domain').where((eb) =>
         eb.or([eb(hostname, '=', eb.ref('domain_allows.domain')), eb(hostname, 'like', sql<string>`'%.' || domain_allows.domain`)])))))
     .execute();
+}
+
+/** Whether a block covering the host, of any severity, says to reject its reports. */
+export async function rejectsReports(db: Database, host: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('domain_blocks')
+    .select('domain')
+    .where('domain', 'in', coveringDomains(host))
+    .where('reject_reports', '=', true)
+    .executeTakeFirst();
+  return !!row;
 }
