@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { eachDatabase } from './helpers.ts';
 import { collectionIds, getJson, startInstance } from './instances.ts';
-import { eventually, postSigned, RemoteServer } from './remote-server.ts';
+import { eventually, postSigned, queueDrained, RemoteServer } from './remote-server.ts';
 
 const fixtures = new URL('../../shared/fixtures/fediverse/lemmy/activities/', import.meta.url);
 const standards = /^https?:\/\/(www\.w3\.org|w3id\.org)$/;
@@ -71,7 +71,7 @@ eachDatabase('Lemmy\u2019s moderation activities', async (t, database) => {
 
   const log = async () => (await robin.get('/api/neighbourhoods/park-road/moderation-log?limit=100')).body.entries as any[];
   const settled = async () => {
-    await eventually(async () => (await a.app.db.selectFrom('federation_jobs').select('id').execute()).length === 0, 30_000, 'the queue drained');
+    await queueDrained(a.app.db);
     await new Promise((resolve) => setTimeout(resolve, 200));
   };
 

@@ -165,6 +165,11 @@ export async function eventually<T>(check: () => Promise<T> | T, ms = 10_000, wh
   }
 }
 
+/** Waits until the durable queue holds no job: every activity received or sent so far has been handled. */
+export async function queueDrained(db: import('../server/database.ts').Database, ms = 30_000): Promise<void> {
+  await eventually(async () => !(await db.selectFrom('federation_jobs').select('id').limit(1).executeTakeFirst()), ms, 'the queue to drain');
+}
+
 /** Payloads captured from other fediverse software (see the fixtures table in docs/federation.md). */
 const fixtures = new URL('../../shared/fixtures/fediverse/', import.meta.url);
 const AS = ['https://www.w3.org/ns/activitystreams', 'https://w3id.org/security/v1'];

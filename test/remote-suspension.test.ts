@@ -3,7 +3,7 @@
 // it post again.
 import { eachDatabase } from './helpers.ts';
 import { startInstance } from './instances.ts';
-import { eventually, postSigned, RemoteServer } from './remote-server.ts';
+import { eventually, postSigned, queueDrained, RemoteServer } from './remote-server.ts';
 
 const AS = ['https://www.w3.org/ns/activitystreams', 'https://w3id.org/security/v1'];
 const Public = 'https://www.w3.org/ns/activitystreams#Public';
@@ -36,8 +36,7 @@ eachDatabase('a suspended account from another server', async (t, database) => {
   const like = { '@context': AS, id: `${remote.origin}/likes/1`, type: 'Like', actor: stranger.id, object: `${a.url}/threads/${thread!.id}` };
   t.equal((await postSigned(`${a.url}/inbox`, like, stranger)).status, 202);
 
-  const pending = async () => Number((await database.db.selectFrom('federation_jobs').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
-  await eventually(async () => (await pending()) === 0, 20_000, 'the inbox queue handled');
+  await queueDrained(database.db, 20_000);
   await staff.post(`/api/members/${encodeURIComponent(username)}/unsuspend`);
   t.equal((await postSigned(`${group}/inbox`, page(4), stranger)).status, 202);
   await eventually(async () => (await titles()).includes('Post 4'), 20_000, 'a post after the suspension was lifted');
