@@ -52,13 +52,16 @@ export function createInstanceFederation(db: Database, config: Config, log: Fast
     ...(health && { health }),
   });
   const limits = fetchLimits({ db, config, log });
+  // Fedify asks for a loader with every context it makes (every request, every job): build them once.
+  const loadDocument = documentLoader(limits);
+  const loadContext = contextLoader(limits, kv);
   const federation = createFederation<FederationData>({
     kv,
     queue,
     manuallyStartQueue: true,
     origin: config.publicUrl.origin,
-    documentLoaderFactory: () => documentLoader(limits),
-    contextLoaderFactory: () => contextLoader(limits, kv),
+    documentLoaderFactory: () => loadDocument,
+    contextLoaderFactory: () => loadContext,
     authenticatedDocumentLoaderFactory: (identity) => documentLoader(limits, identity),
     signatureTimeWindow: { seconds: config.signatureWindowSeconds },
     permanentFailureStatusCodes: permanentFailures,
