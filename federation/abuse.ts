@@ -19,7 +19,8 @@ export interface InboxLimitSettings {
 
 type Counted = 'post' | 'follow';
 
-function parse(body: Buffer): Record<string, unknown> | null {
+/** The body as a JSON object, or null when it is not one. */
+export function parseActivity(body: Buffer): Record<string, unknown> | null {
   try {
     const value = JSON.parse(body.toString('utf8')) as unknown;
     return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
@@ -70,7 +71,7 @@ export class InboxLimits {
 
   /** Why this activity is refused before it is read further, or null. */
   check(headers: IncomingHttpHeaders, body: Buffer): InboxRefusal | null {
-    const activity = parse(body);
+    const activity = parseActivity(body);
     if (!activity) return null;
     const counted = countedTypes[String(activity.type)];
     if (activity.type === 'Create') {
@@ -97,7 +98,7 @@ export class InboxLimits {
 
   /** Counts an activity once it has been accepted (signature verified), so forged requests use up nobody's allowance. */
   count(headers: IncomingHttpHeaders, body: Buffer): void {
-    const counted = countedTypes[String(parse(body)?.type)];
+    const counted = countedTypes[String(parseActivity(body)?.type)];
     const host = signerHost(headers);
     if (counted && host) this.#limiters[counted].hit(host);
   }

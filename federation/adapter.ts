@@ -5,7 +5,8 @@ import { Readable } from 'node:stream';
 import type { Federation } from '@fedify/fedify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isDatabaseUnavailable } from '../server/availability.ts';
-import type { InboxLimits } from './abuse.ts';
+import { type InboxLimits, parseActivity } from './abuse.ts';
+import type { InboxShortcut } from './inbox-shortcut.ts';
 import { maxNesting, nestsDeeperThan } from './nesting.ts';
 import type { InboxGate } from './shedding.ts';
 import { checkSignatureCoverage } from './verification.ts';
@@ -97,7 +98,10 @@ export interface FederationHookOptions<T> {
   gate: InboxGate;
   /** Per-server limits on posts and follows, and the cap on neighbourhoods one post may address. */
   limits?: InboxLimits;
+  /** Queues what it can verify cheaply at the shared inbox; the rest goes to Fedify. */
+  shortcut?: InboxShortcut;
 }
+
 
 export function federationHook<T>(federation: Federation<T>, options: FederationHookOptions<T>) {
   const handOver = async (request: FastifyRequest, reply: FastifyReply, path: string) => {
@@ -130,6 +134,11 @@ export function federationHook<T>(federation: Federation<T>, options: Federation
         request.log.warn({ path, host: claimedHosts(request.headers, body)[0], reason: limited.message }, 'activity refused: over a limit');
         return reply.status(limited.status).headers(limited.headers ?? {}).send({ error: limited.error, message: limited.message });
       }
+    }
+    const activity = body && options.shortcut ? parseActivity(body) : null;
+    if (body && activity && (await options.shortcut!.admit(path, request.headers, body, activity))) {
+      options.limits?.count(request.headers, body);
+      return reply.status(202).type('text/plain; charset=utf-8').send('Activity is enqueued.');
     }
     let fellThrough = false;
     const passOn = () => {

@@ -18,6 +18,7 @@ import { fetchLimits } from './delivery.ts';
 import { contextLoader, documentLoader } from './fetching.ts';
 import { announceChange, groupHandlers, registerPosts } from './groups.ts';
 import { type InboxHandler, inboxHandlers } from './inbox.ts';
+import { InboxShortcut } from './inbox-shortcut.ts';
 import { announceModeration, moderationHandlers } from './moderation.ts';
 import { clientToServer } from './outbox.ts';
 import { profilePostRoutes } from './profile-posts.ts';
@@ -127,6 +128,7 @@ export default fp(async function federationPlugin(app: FastifyInstance) {
       gate,
       refusesHost: (host) => isBlockedHost(db, host, config.limitedFederation),
       limits: new InboxLimits(config, config.publicUrl),
+      shortcut: new InboxShortcut({ kv, queue, origin: config.publicUrl, windowSeconds: config.signatureWindowSeconds }),
     }));
     await app.register(clientToServer(app.federation));
     await app.register(profilePostRoutes(app.federation));

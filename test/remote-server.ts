@@ -117,6 +117,13 @@ export type SignOptions = {
 
 /** Posts `activity` to `url`, signed draft-cavage style by `actor` with our own signer (to bend the rules). */
 export async function postSigned(url: string, activity: unknown, actor: RemoteActor, options: SignOptions = {}) {
+  const { headers, body } = await signDraftCavage(url, activity, actor, options);
+  const response = await fetch(url, { method: 'POST', headers, body: options.sendBody ?? body });
+  return { status: response.status, body: await response.text() };
+}
+
+/** The headers and body of a POST of `activity` to `url`, signed draft-cavage style by `actor`. */
+export async function signDraftCavage(url: string, activity: unknown, actor: RemoteActor, options: SignOptions = {}) {
   const body = JSON.stringify(activity);
   const target = new URL(url);
   const headers: Record<string, string> = {
@@ -129,8 +136,7 @@ export async function postSigned(url: string, activity: unknown, actor: RemoteAc
   const text = covered.map((name) => `${name}: ${name === '(request-target)' ? `post ${target.pathname}` : headers[name]}`).join('\n');
   const signature = Buffer.from(await webcrypto.subtle.sign('RSASSA-PKCS1-v1_5', actor.privateKey, new TextEncoder().encode(text))).toString('base64');
   headers.signature = `keyId="${options.keyId ?? actor.keyId}",algorithm="${options.algorithm ?? 'rsa-sha256'}",headers="${covered.join(' ')}",signature="${signature}"`;
-  const response = await fetch(url, { method: 'POST', headers, body: options.sendBody ?? body });
-  return { status: response.status, body: await response.text() };
+  return { headers, body };
 }
 
 /**
