@@ -3,7 +3,7 @@ import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import { sql } from 'kysely';
 import federation from '../federation/index.ts';
 import { remoteNeighbourhoods } from '../federation/groups.ts';
@@ -59,6 +59,15 @@ declare module 'fastify' {
   }
 }
 
+/** One log line per request, written once it is answered, instead of Fastify's two (received, answered). */
+class OneLinePerRequest extends LogController {
+  override incomingRequest() {}
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply) {
+    if (error) reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
+    else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+  }
+}
+
 export async function buildApp({ config, db, logger }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger || undefined,
@@ -68,6 +77,7 @@ export async function buildApp({ config, db, logger }: AppOptions): Promise<Fast
     trustProxy: true,
     routerOptions: { ignoreTrailingSlash: true },
     return503OnClosing: true,
+    logController: new OneLinePerRequest(),
   });
   app.setValidatorCompiler(validators());
   // The API speaks JSON; anything else is refused with 415 rather than half-parsed.

@@ -14,7 +14,9 @@ try {
   process.exit(1);
 }
 
-const logger = pino({ level: config.logLevel });
+// Written asynchronously, so a burst of requests does not wait on the terminal or pipe; pino flushes what
+// is left when the process exits.
+const logger = pino({ level: config.logLevel }, pino.destination({ sync: false }));
 guardOutgoingFetches({ timeoutMs: config.fetchTimeoutMs, allowPrivateAddresses: config.allowPrivateAddresses });
 const db = await openDatabase(config);
 try {
