@@ -1,8 +1,11 @@
 // Inbound: signed activities from simulated remote instances at the shared inbox, 32 senders at once.
 // A web process (ROLE=web) verifies each signature and digest and queues the activity durably: that is
-// "accepted". A worker process (ROLE=worker) started afterwards handles the backlog (stores each Follow
-// and queues the Accept back), which gives the handling rate. Both count their own CPU and the database's.
-//   BENCH_QUICK=1 for a short run; BENCH_INBOUND (activities; default 20,000, quick 3,000).
+// "accepted". These senders sign draft-cavage style with keys fetched during a warm-up, so the shared
+// inbox's short path takes them; a quarter as many again go to the neighbourhood's own inbox, which always
+// takes Fedify's full path, for comparison. A worker process (ROLE=worker) started afterwards handles the
+// backlog (stores each Follow and sends the Accept back), which gives the handling rate. Both count their
+// own CPU and the database's.
+//   BENCH_QUICK=1 for a short run; BENCH_INBOUND (activities at the shared inbox; default 20,000, quick 500).
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
@@ -24,9 +27,11 @@ try {
   await call('POST', '/api/neighbourhoods', { handle: 'bench', name: 'Bench', locality: { placeName: 'Here' } }, token);
 
   const host = 'bench.test';
-  const follow = (i: number) => {
+  // To the shared inbox (where servers deliver, and where the short path for known keys is), or to the
+  // neighbourhood's own inbox, which always takes Fedify's full path.
+  const follow = (i: number, inbox = '/inbox') => {
     const name = `a${i % actors}`;
-    return remotes.signed(host, '/inbox', name, { '@context': AS, id: `${remotes.origin}/activities/${randomUUID()}`, type: 'Follow', actor: remotes.actorId(name), object: `http://${host}/neighbourhoods/bench` });
+    return remotes.signed(host, inbox, name, { '@context': AS, id: `${remotes.origin}/activities/${randomUUID()}`, type: 'Follow', actor: remotes.actorId(name), object: `http://${host}/neighbourhoods/bench` });
   };
   // Every actor once first, so their keys are fetched and cached before the timed run.
   const warm = await load(web.url, 8, 60, (i) => (i < actors ? follow(i) : null));
@@ -45,9 +50,20 @@ try {
   report({ name: 'inbound: activities accepted', value: result.perSecond, unit: '/s', note: `p99 ${result.latency.p99.toFixed(1)} ms, median ${result.latency.median.toFixed(1)} ms` });
   report({ name: 'inbound: accepted per CPU-second (server + database)', value: total / used, unit: '/CPU-s', target: '≥ 1,000', limit: 'limit: RSA-2048 verify, cached key' });
   report({ name: 'inbound: p99 latency at 32 senders', value: result.latency.p99, unit: 'ms', target: '< 100' });
-  const commitsAccepted = await databaseCommits(database.url);
-  report({ name: 'inbound: database transactions per accepted activity', value: (commitsAccepted - commitsBefore) / total, unit: '' });
+  const commitsShared = await databaseCommits(database.url);
+  report({ name: 'inbound: database transactions per accepted activity', value: (commitsShared - commitsBefore) / total, unit: '' });
   report({ name: 'inbound: peak RSS of the web process', value: peak, unit: 'MB', target: '< 300' });
+
+  // The same at the neighbourhood's own inbox: Fedify's full path (JSON-LD, key from its cache), for comparison.
+  const full = Math.max(200, Math.round(total / 4));
+  const personal: RequestSpec[] = Array.from({ length: full }, (_, i) => follow(i, '/neighbourhoods/bench/inbox'));
+  const fullCpu = await measureCpu(web.child.pid!, database.url);
+  const fullResult = await load(web.url, 32, 600, (i) => personal[i] ?? null);
+  const fullUsed = await fullCpu.stop();
+  if (fullResult.statuses['202'] !== full) throw new Error(`not every activity was accepted: ${JSON.stringify(fullResult.statuses)}`);
+  report({ name: 'inbound: accepted per CPU-second at a personal inbox (Fedify\'s full path)', value: full / fullUsed, unit: '/CPU-s', note: `p99 ${fullResult.latency.p99.toFixed(1)} ms, ${full} activities` });
+  const commitsAccepted = await databaseCommits(database.url);
+  const handled = total + full;
 
   // The worker handles the backlog: each Follow stored, an Accept queued and delivered to the sender's server.
   const admin = new pg.Client({ connectionString: database.url });
@@ -63,9 +79,9 @@ try {
   const seconds = (performance.now() - started) / 1000;
   const workerUsed = await workerCpu.stop();
   await admin.end();
-  report({ name: 'inbound: activities handled by a worker (incl. Accept sent)', value: total / seconds, unit: '/s', note: `${remotes.received - received} Accepts delivered; includes worker start-up` });
-  report({ name: 'inbound: handled per CPU-second (worker + database)', value: total / workerUsed, unit: '/CPU-s' });
-  report({ name: 'inbound: database transactions per handled activity', value: ((await databaseCommits(database.url)) - commitsAccepted) / total, unit: '' });
+  report({ name: 'inbound: activities handled by a worker (incl. Accept sent)', value: handled / seconds, unit: '/s', note: `${remotes.received - received} Accepts delivered; includes worker start-up` });
+  report({ name: 'inbound: handled per CPU-second (worker + database)', value: handled / workerUsed, unit: '/CPU-s' });
+  report({ name: 'inbound: database transactions per handled activity', value: ((await databaseCommits(database.url)) - commitsAccepted) / handled, unit: '' });
   report({ name: 'inbound: peak RSS of the worker process', value: workerMemory.stop(), unit: 'MB', target: '< 300' });
 } finally {
   await worker?.stop();
