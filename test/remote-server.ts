@@ -144,13 +144,18 @@ export async function signDraftCavage(url: string, activity: unknown, actor: Rem
  * some `components`, or sending another body than the one signed.
  */
 export async function postSignedRfc9421(url: string, activity: unknown, actor: RemoteActor, options: { components?: string[]; sendBody?: string } = {}) {
-  const request = new Request(url, { method: 'POST', headers: { 'content-type': 'application/activity+json' }, body: JSON.stringify(activity) });
-  const signed = await signRequest(request, actor.privateKey, new URL(actor.keyId), {
-    spec: 'rfc9421',
-    ...(options.components && { rfc9421: { components: options.components.map((value) => ({ value, params: {} })) } }),
-  });
+  const signed = await signRfc9421(url, activity, actor, options.components);
   const response = await fetch(options.sendBody === undefined ? signed : new Request(signed, { body: options.sendBody }));
   return { status: response.status, body: await response.text() };
+}
+
+/** A POST of `activity` to `url` signed by Fedify's RFC 9421 signer, optionally over only some `components`. */
+export function signRfc9421(url: string, activity: unknown, actor: RemoteActor, components?: string[]): Promise<Request> {
+  const request = new Request(url, { method: 'POST', headers: { 'content-type': 'application/activity+json' }, body: JSON.stringify(activity) });
+  return signRequest(request, actor.privateKey, new URL(actor.keyId), {
+    spec: 'rfc9421',
+    ...(components && { rfc9421: { components: components.map((value) => ({ value, params: {} })) } }),
+  });
 }
 
 /** GETs `url` as AS2, signed by `actor` with Fedify's signer (authorized fetch). */
