@@ -2,7 +2,7 @@
 // several workers never take the same job while a dead worker's job comes back when its lease ends.
 import { Temporal } from '@js-temporal/polyfill';
 import { openDatabase } from '../server/database.ts';
-import { claimJob } from '../server/queue/queries.ts';
+import { claimJob, getValue } from '../server/queue/queries.ts';
 import { DatabaseJobQueue, DatabaseKvStore } from '../server/queue/domain.ts';
 import { eachDatabase } from './helpers.ts';
 import { eventually } from './remote-server.ts';
@@ -41,6 +41,58 @@ eachDatabase('federation storage', async (t, database) => {
     t.equal(await kv.get(['new']), undefined);
     await kv.delete(['a', 'b']);
     t.equal(await kv.get(['a', 'b']), undefined);
+  });
+
+  await t.test('Fedify\u2019s caches and hints are read once per process; the rest always from the database', async (t) => {
+    // Two stores on one database stand for two processes.
+    const mine = new DatabaseKvStore(db);
+    const theirs = new DatabaseKvStore(db);
+    const seen = ['_fedify', 'activityIdempotence', 'https://r.example/a/1'] as const;
+    t.equal(await mine.get(seen), undefined);
+    await theirs.set(seen, true, { ttl: Temporal.Duration.from({ days: 1 }) });
+    t.equal(await mine.get(seen), true, 'an idempotence row written elsewhere is seen at once');
+    await theirs.delete(seen);
+    t.equal(await mine.get(seen), undefined, 'and so is its removal');
+
+    const key = ['_fedify', 'publicKey', 'https://r.example/users/a#main-key'] as const;
+    t.equal(await mine.get(key), undefined, 'an absent key is remembered as absent');
+    await theirs.set(key, { id: 'one' });
+    t.equal(await mine.get(key), undefined, 'another process\u2019s write is not seen while the cache holds');
+    await mine.set(key, { id: 'two' });
+    t.same(await mine.get(key), { id: 'two' }, 'but this process\u2019s own write is');
+    t.same(await theirs.get(key), { id: 'one' }, '(the other process remembers what it wrote)');
+    const copy = await mine.get<{ id: string }>(key);
+    copy!.id = 'changed';
+    t.same(await mine.get(key), { id: 'two' }, 'every reader gets its own copy');
+    await mine.delete(key);
+    t.equal(await mine.get(key), undefined, 'and its own removal');
+
+    const circuit = ['_fedify', 'circuit', 'r.example'] as const;
+    t.equal(await mine.get(circuit), undefined);
+    await theirs.set(circuit, { state: 'open' });
+    t.equal(await mine.cas!(circuit, undefined, { state: 'closed' }), false, 'a swap against a stale view is refused');
+    t.same(await mine.get(circuit), { state: 'open' }, 'and the next read goes to the database');
+    t.equal(await mine.cas!(circuit, { state: 'open' }, undefined), true);
+    t.equal(await mine.get(circuit), undefined, 'a swap through this store is what it reads next');
+
+    const document = ['_fedify', 'remoteDocument', 'https://r.example/notes/1'] as const;
+    await mine.set(document, { content: 'x' }, { ttl: Temporal.Duration.from({ milliseconds: 100 }) });
+    const fetched = ['_fedify', 'remoteDocument', 'https://r.example/notes/2'] as const;
+    await theirs.set(fetched, { content: 'y' }, { ttl: Temporal.Duration.from({ milliseconds: 100 }) });
+    t.same(await mine.get(fetched), { content: 'y' });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    t.equal(await mine.get(document), undefined, 'a value written with a lifetime is not remembered past it');
+    t.equal(await mine.get(fetched), undefined, 'nor is one read from a row that expires');
+
+    const spec = ['_fedify', 'httpMessageSignaturesSpec', 'https://r.example'] as const;
+    await mine.set(spec, 'rfc9421');
+    await theirs.delete(spec);
+    await mine.set(spec, 'rfc9421');
+    const stored = async () => (await getValue(db, JSON.stringify(spec)))?.value;
+    t.equal(await stored(), undefined, 'the same hint again is not rewritten');
+    await mine.set(spec, 'draft-cavage-http-signatures-12');
+    t.equal(await stored(), 'draft-cavage-http-signatures-12', 'a different one is');
+    await mine.delete(spec);
   });
 
   await t.test('several workers share the jobs without taking one twice', async (t) => {

@@ -5,8 +5,14 @@ import type { Database } from '../database.ts';
 const live = sql<boolean>`(expires_at is null or expires_at > now())`;
 const after = (ms: number) => sql<Date>`now() + ${ms} * interval '1 millisecond'`;
 
-export async function getValue(db: Database, key: string): Promise<{ value: unknown } | undefined> {
-  return db.selectFrom('federation_kv').select('value').where('key', '=', key).where(live).executeTakeFirst();
+/** The value, and how long the row has left (null: it never expires), counted by the database's clock. */
+export async function getValue(db: Database, key: string): Promise<{ value: unknown; expires_in_ms: number | null } | undefined> {
+  return db
+    .selectFrom('federation_kv')
+    .select(['value', sql<number | null>`(extract(epoch from expires_at - now()) * 1000)::float8`.as('expires_in_ms')])
+    .where('key', '=', key)
+    .where(live)
+    .executeTakeFirst();
 }
 
 export async function setValue(db: Database, key: string, value: unknown, ttlMs: number | null): Promise<void> {
