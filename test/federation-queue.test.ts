@@ -2,7 +2,7 @@
 // several workers never take the same job while a dead worker's job comes back when its lease ends.
 import { Temporal } from '@js-temporal/polyfill';
 import { openDatabase } from '../server/database.ts';
-import { claimJob, getValue } from '../server/queue/queries.ts';
+import { claimJobs, getValue } from '../server/queue/queries.ts';
 import { DatabaseJobQueue, DatabaseKvStore } from '../server/queue/domain.ts';
 import { eachDatabase } from './helpers.ts';
 import { eventually } from './remote-server.ts';
@@ -118,7 +118,7 @@ eachDatabase('federation storage', async (t, database) => {
   await t.test('a delayed job waits, and a dead worker\u2019s job returns when its lease ends', async (t) => {
     const queue = new DatabaseJobQueue(db, { leaseMs: 300, pollMs: 20, workers: 1, longestJobMs: 60_000 });
     await queue.enqueue({ job: 'abandoned' });
-    const claimed = await claimJob(db, 300);
+    const [claimed] = await claimJobs(db, 300, 1);
     t.same(claimed?.message, { job: 'abandoned' }, 'a worker takes it, then dies');
     await queue.enqueue({ job: 'later' }, { delay: Temporal.Duration.from({ milliseconds: 400 }) });
     const started = Date.now();
@@ -151,6 +151,20 @@ eachDatabase('federation storage', async (t, database) => {
     await eventually(() => calls >= 2, 5000, 'the second run');
     await stop();
     t.same(await queue.getDepth(), { queued: 0, ready: 0, delayed: 0 }, 'done after the second run');
+  });
+
+  await t.test('one claim takes several due jobs, but only the oldest of each ordering key', async (t) => {
+    const queue = new DatabaseJobQueue(db, { leaseMs: 60_000, pollMs: 20, workers: 4, longestJobMs: 60_000 });
+    await queue.enqueue({ job: 'first of a' }, { orderingKey: 'a' });
+    await queue.enqueue({ job: 'second of a' }, { orderingKey: 'a' });
+    await queue.enqueue({ job: 'unordered' });
+    await queue.enqueue({ job: 'first of b' }, { orderingKey: 'b' });
+    await queue.enqueue({ job: 'later' }, { delay: Temporal.Duration.from({ hours: 1 }) });
+    const names = (jobs: { message: unknown }[]) => jobs.map((job) => (job.message as { job: string }).job).sort();
+    t.same(names(await claimJobs(db, 60_000, 2)), ['first of a', 'unordered'], 'as many as asked, oldest first');
+    t.same(names(await claimJobs(db, 60_000, 10)), ['first of b'], 'then the rest that is due');
+    t.same(await claimJobs(db, 60_000, 10), [], 'the next of an ordering key waits while the one before it is in hand');
+    await db.deleteFrom('federation_jobs').execute();
   });
 
   await t.test('jobs sharing an ordering key run one after another', async (t) => {

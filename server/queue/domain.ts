@@ -198,50 +198,70 @@ export class DatabaseJobQueue implements MessageQueue {
     return { queued, ready, delayed: queued - ready };
   }
 
+  /**
+   * Runs up to `workers` jobs at once. One claim at a time takes as many due jobs as there are idle workers,
+   * then waits for the next poll, a job queued by this process, or a worker coming free.
+   */
   async listen(handler: (message: any) => Promise<void> | void, options?: MessageQueueListenOptions): Promise<void> {
-    await Promise.all(Array.from({ length: this.#options.workers }, () => this.#work(handler, options?.signal)));
-  }
-
-  async #work(handler: (message: any) => Promise<void> | void, signal: AbortSignal | undefined): Promise<void> {
-    while (!signal?.aborted) {
-      let job: Awaited<ReturnType<typeof q.claimJob>>;
-      try {
-        job = this.#options.health?.down ? undefined : await q.claimJob(this.#db, this.#options.leaseMs);
-      } catch (error) {
-        // The database is away (restarting, or closing under us): try again after a pause.
-        this.#options.health?.note(error);
-        job = undefined;
+    const signal = options?.signal;
+    const running = new Set<Promise<void>>();
+    let woken = false;
+    let resume: (() => void) | undefined;
+    const wake = () => {
+      woken = true;
+      resume?.();
+    };
+    this.#wakers.add(wake);
+    signal?.addEventListener('abort', wake, { once: true });
+    try {
+      while (!signal?.aborted) {
+        woken = false;
+        const idle = this.#options.workers - running.size;
+        let jobs: Awaited<ReturnType<typeof q.claimJobs>> = [];
+        if (idle > 0 && !this.#options.health?.down) {
+          try {
+            jobs = await q.claimJobs(this.#db, this.#options.leaseMs, idle);
+          } catch (error) {
+            // The database is away (restarting, or closing under us): try again after a pause.
+            this.#options.health?.note(error);
+          }
+        }
+        for (const job of jobs) {
+          const run = this.#run(handler, job, signal).finally(() => {
+            running.delete(run);
+            wake();
+          });
+          running.add(run);
+        }
+        if (!woken) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, this.#options.pollMs);
+            resume = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+        }
+        resume = undefined;
       }
-      if (!job) {
-        await this.#idle(signal);
-        continue;
-      }
-      // A job that runs too long, or is still running when we stop, is let go: it stays in the table and,
-      // once its lease runs out, another worker takes it.
-      const claimed = job;
-      const renewal = setInterval(() => void q.extendLease(this.#db, claimed.id, this.#options.leaseMs).catch(() => {}), this.#options.leaseMs / 3);
-      const outcome = await settleWithin(handler, job.message, this.#options.longestJobMs, signal);
-      clearInterval(renewal);
-      if (outcome === 'abandoned') continue;
-      try {
-        await q.deleteJob(this.#db, job.id);
-      } catch {
-        // Left in place, the job runs again once its lease ends; receivers drop repeated activity ids.
-      }
+    } finally {
+      this.#wakers.delete(wake);
+      signal?.removeEventListener('abort', wake);
     }
+    await Promise.all(running);
   }
 
-  #idle(signal: AbortSignal | undefined): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#wakers.delete(done);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, this.#options.pollMs);
-      this.#wakers.add(done);
-      signal?.addEventListener('abort', done, { once: true });
-    });
+  async #run(handler: (message: any) => Promise<void> | void, job: { id: number; message: unknown }, signal: AbortSignal | undefined): Promise<void> {
+    // A job that runs too long, or is still running when we stop, is let go: it stays in the table and,
+    // once its lease runs out, another worker takes it.
+    const renewal = setInterval(() => void q.extendLease(this.#db, job.id, this.#options.leaseMs).catch(() => {}), this.#options.leaseMs / 3);
+    const outcome = await settleWithin(handler, job.message, this.#options.longestJobMs, signal);
+    clearInterval(renewal);
+    if (outcome === 'abandoned') return;
+    try {
+      await q.deleteJob(this.#db, job.id);
+    } catch {
+      // Left in place, the job runs again once its lease ends; receivers drop repeated activity ids.
+    }
   }
 }
