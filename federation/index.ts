@@ -146,8 +146,8 @@ export default fp(async function federationPlugin(app: FastifyInstance) {
   let stopModeration = async () => {};
   let stopWatchingDomains = async () => {};
   app.addHook('onReady', async () => {
-    // The inbox checks every activity's server against lists kept in memory while they are watched.
-    if (config.role !== 'worker') stopWatchingDomains = await watchDomainPolicy(db);
+    // The inbox and deliveries check servers against lists kept in memory while they are watched.
+    stopWatchingDomains = await watchDomainPolicy(db);
     if (!app.hasDecorator('live')) return;
     stopAnnouncing = await app.live.subscribe({ instance: true }, null, (event) => {
       announceChange(app.federation.context(), event).catch((error: unknown) => app.log.warn({ err: error, event: event.event }, 'could not announce a change'));

@@ -68,9 +68,9 @@ export async function domainBlocks(db: Database, staff: Viewer) {
  */
 export async function isBlockedHost(db: Database, host: string, limited = false): Promise<boolean> {
   const hostname = bareHost(host);
-  const policy = watched.get(db);
-  if (policy?.live) {
-    const { blocks, allows } = await (policy.lists ??= loadPolicy(db, policy));
+  const lists = await rememberedLists(db);
+  if (lists) {
+    const { blocks, allows } = lists;
     const covering = q.coveringDomains(hostname);
     if (limited && !covering.some((domain) => allows.has(domain))) return true;
     // Most specific first, as in blockCovering.
@@ -81,8 +81,8 @@ export async function isBlockedHost(db: Database, host: string, limited = false)
 }
 
 /**
- * The inbox asks about the server of every activity, while the lists change only when staff change them.
- * A process that watches for changes (a trigger notifies `square_mile_domain_policy`, whoever writes)
+ * The inbox asks about the server of every activity, and every sending job which servers to leave out,
+ * while the lists change only when staff change them. A process that watches for changes (a trigger notifies `square_mile_domain_policy`, whoever writes)
  * keeps both lists in memory, reads them again after any change, and stops relying on them while its
  * listening connection is down (it could miss a change).
  */
@@ -103,6 +103,12 @@ function loadPolicy(db: Database, policy: WatchedPolicy): PolicyLists {
     if (policy.lists === lists) policy.lists = null;
   });
   return lists;
+}
+
+/** The lists as this process keeps them, or null when it does not (not watching, or not hearing changes). */
+function rememberedLists(db: Database) {
+  const policy = watched.get(db);
+  return policy?.live ? (policy.lists ??= loadPolicy(db, policy)) : null;
 }
 
 /** This process's own changes are seen at once, before their notification comes back. */
@@ -228,6 +234,9 @@ export async function importCsv(db: Database, staff: Viewer, text: string): Prom
 
 /** Origins deliveries must skip: those of every known inbox on a blocked server. */
 export async function undeliverableOrigins(db: Database, limited = false): Promise<URL[]> {
+  // With no server suspended, and none left out by an allowlist, there is nothing to look up.
+  const lists = await rememberedLists(db);
+  if (lists && !limited && ![...lists.blocks.values()].includes('suspend')) return [];
   const origins = new Set<string>();
   const rows = [...(await q.inboxesOnBlockedServers(db)), ...(limited ? await q.inboxesOffAllowlist(db) : [])];
   for (const row of rows) {
