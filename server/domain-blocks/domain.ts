@@ -68,16 +68,20 @@ export async function domainBlocks(db: Database, staff: Viewer) {
  */
 export async function isBlockedHost(db: Database, host: string, limited = false): Promise<boolean> {
   const hostname = bareHost(host);
-  const lists = await rememberedLists(db);
-  if (lists) {
-    const { blocks, allows } = lists;
-    const covering = q.coveringDomains(hostname);
-    if (limited && !covering.some((domain) => allows.has(domain))) return true;
-    // Most specific first, as in blockCovering.
-    return covering.map((domain) => blocks.get(domain)).find(Boolean) === 'suspend';
+  if (limited) {
+    const lists = await rememberedLists(db);
+    const allowed = lists ? q.coveringDomains(hostname).some((domain) => lists.allows.has(domain)) : await q.allowCovering(db, hostname);
+    if (!allowed) return true;
   }
-  if (limited && !(await q.allowCovering(db, hostname))) return true;
-  return (await q.blockCovering(db, hostname))?.severity === 'suspend';
+  return (await severityCovering(db, hostname)) === 'suspend';
+}
+
+/** The severity of the block covering a host, from the lists in memory when this process keeps them. */
+async function severityCovering(db: Database, hostname: string): Promise<Severity | undefined> {
+  const lists = await rememberedLists(db);
+  // Most specific first, as in blockCovering.
+  if (lists) return q.coveringDomains(hostname).map((domain) => lists.blocks.get(domain)).find(Boolean);
+  return (await q.blockCovering(db, hostname))?.severity;
 }
 
 /**
@@ -143,7 +147,7 @@ const bareHost = (host: string) => host.replace(/:\d+$/, '').replace(/^\[|\]$/g,
  * neighbourhood moderator's approval and its follows of neighbourhoods for a moderator's answer.
  */
 export async function isSilencedHost(db: Database, host: string): Promise<boolean> {
-  return (await q.blockCovering(db, bareHost(host)))?.severity === 'silence';
+  return (await severityCovering(db, bareHost(host))) === 'silence';
 }
 
 /** Whether staff chose to reject reports (`Flag`s) from this server, whatever else its block says. */
