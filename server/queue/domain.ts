@@ -28,7 +28,9 @@ const cachedKinds = ([
   { prefix: ['_fedify', 'httpMessageSignaturesSpec'], lifetimeMs: 60_000, sameWriteSkipped: true },
   { prefix: ['_fedify', 'circuit'], lifetimeMs: 2_000 },
 ] satisfies { prefix: KvKey; lifetimeMs: number; sameWriteSkipped?: true }[]).map((kind) => ({ ...kind, encodedPrefix: encodePrefix(kind.prefix) }));
+// Documents may be large (up to the fetch limit), so the bound is on their text as well as their number.
 const cachedEntriesAtMost = 10_000;
+const cachedCharactersAtMost = 16_000_000;
 const kindOf = (encoded: string) => cachedKinds.find((kind) => encoded.startsWith(kind.encodedPrefix));
 
 /** A value as JSON text (undefined: no row), so every reader gets its own copy. */
@@ -42,6 +44,7 @@ interface CachedValue {
 export class DatabaseKvStore implements KvStore {
   readonly #db: Database;
   readonly #cache = new Map<string, CachedValue>();
+  #cachedCharacters = 0;
   /** Reads of cached kinds under way; a write meanwhile marks them stale so they do not fill the cache. */
   readonly #reading = new Map<string, { result: Promise<string | undefined>; stale: boolean }>();
   constructor(db: Database) {
@@ -53,7 +56,7 @@ export class DatabaseKvStore implements KvStore {
     if (!kind) return (await q.getValue(this.#db, encoded))?.value as T | undefined;
     const cached = this.#cache.get(encoded);
     if (cached && cached.until > performance.now()) return parse(cached.json);
-    if (cached) this.#cache.delete(encoded);
+    if (cached) this.#forget(encoded);
     const reading = this.#reading.get(encoded) ?? this.#read(encoded, kind.lifetimeMs);
     return parse(await reading.result);
   }
@@ -108,7 +111,7 @@ export class DatabaseKvStore implements KvStore {
     try {
       return await write();
     } finally {
-      this.#cache.delete(encoded);
+      this.#forget(encoded);
       const reading = this.#reading.get(encoded);
       if (reading) {
         reading.stale = true;
@@ -119,11 +122,23 @@ export class DatabaseKvStore implements KvStore {
 
   /** Keeps a value for its kind's lifetime, never past the row's own expiry, counted from before the query. */
   #remember(encoded: string, json: string | undefined, lifetimeMs: number, expiresInMs: number | null, since: number) {
-    this.#cache.delete(encoded);
-    // Oldest first: past the bound, the entry remembered longest ago goes.
-    if (this.#cache.size >= cachedEntriesAtMost) this.#cache.delete(this.#cache.keys().next().value!);
+    this.#forget(encoded);
+    const characters = encoded.length + (json?.length ?? 0);
+    if (characters > cachedCharactersAtMost) return;
+    // Oldest first: past a bound, the entries remembered longest ago go.
+    while (this.#cache.size >= cachedEntriesAtMost || this.#cachedCharacters + characters > cachedCharactersAtMost) {
+      this.#forget(this.#cache.keys().next().value!);
+    }
     const permanent = json !== undefined && expiresInMs === null;
     this.#cache.set(encoded, { json, until: since + Math.min(lifetimeMs, expiresInMs ?? Infinity), permanent });
+    this.#cachedCharacters += characters;
+  }
+
+  #forget(encoded: string) {
+    const cached = this.#cache.get(encoded);
+    if (!cached) return;
+    this.#cache.delete(encoded);
+    this.#cachedCharacters -= encoded.length + (cached.json?.length ?? 0);
   }
 }
 
