@@ -214,16 +214,12 @@ export class DatabaseJobQueue implements MessageQueue {
   }
 
   /**
-   * Runs up to `workers` jobs at once. One claim at a time takes as many due jobs as there are idle workers
-   * and removes the jobs finished since the last one, then waits for the next poll, a job queued by this
-   * process, or a worker coming free.
+   * Runs up to `workers` jobs at once. One claim at a time takes as many due jobs as there are idle workers,
+   * then waits for the next poll, a job queued by this process, or a worker coming free.
    */
   async listen(handler: (message: any) => Promise<void> | void, options?: MessageQueueListenOptions): Promise<void> {
     const signal = options?.signal;
     const running = new Set<Promise<void>>();
-    // Left in place until removed, a finished job runs again once its lease ends (if this process dies
-    // first); receivers drop repeated activity ids.
-    let finished: { id: number; ordered: boolean }[] = [];
     let woken = false;
     let resume: (() => void) | undefined;
     const wake = () => {
@@ -237,23 +233,17 @@ export class DatabaseJobQueue implements MessageQueue {
         woken = false;
         const idle = this.#options.workers - running.size;
         let jobs: Awaited<ReturnType<typeof q.claimJobs>> = [];
-        if ((idle > 0 || finished.length) && !this.#options.health?.down) {
-          const removing = finished;
-          finished = [];
+        if (idle > 0 && !this.#options.health?.down) {
           try {
-            jobs = await q.claimJobs(this.#db, this.#options.leaseMs, idle, removing.map((job) => job.id));
-            // The job after a finished one of the same ordering key is only seen by the next claim.
-            if (removing.some((job) => job.ordered) && jobs.length < idle) woken = true;
+            jobs = await q.claimJobs(this.#db, this.#options.leaseMs, idle);
           } catch (error) {
-            finished.push(...removing);
             // The database is away (restarting, or closing under us): try again after a pause.
             this.#options.health?.note(error);
           }
         }
         for (const job of jobs) {
-          const run = this.#run(handler, job, signal).then((outcome) => {
+          const run = this.#run(handler, job, signal).finally(() => {
             running.delete(run);
-            if (outcome === 'done') finished.push({ id: job.id, ordered: job.ordering_key !== null });
             wake();
           });
           running.add(run);
@@ -274,17 +264,19 @@ export class DatabaseJobQueue implements MessageQueue {
       signal?.removeEventListener('abort', wake);
     }
     await Promise.all(running);
-    await q.deleteJobs(this.#db, finished.map((job) => job.id)).catch(() => {});
   }
 
-  /**
-   * 'abandoned' when the job runs too long, or is still running when we stop: it stays in the table and,
-   * once its lease runs out, another worker takes it.
-   */
-  async #run(handler: (message: any) => Promise<void> | void, job: { id: number; message: unknown }, signal: AbortSignal | undefined) {
+  async #run(handler: (message: any) => Promise<void> | void, job: { id: number; message: unknown }, signal: AbortSignal | undefined): Promise<void> {
+    // A job that runs too long, or is still running when we stop, is let go: it stays in the table and,
+    // once its lease runs out, another worker takes it.
     const renewal = setInterval(() => void q.extendLease(this.#db, job.id, this.#options.leaseMs).catch(() => {}), this.#options.leaseMs / 3);
     const outcome = await settleWithin(handler, job.message, this.#options.longestJobMs, signal);
     clearInterval(renewal);
-    return outcome;
+    if (outcome === 'abandoned') return;
+    try {
+      await q.deleteJob(this.#db, job.id);
+    } catch {
+      // Left in place, the job runs again once its lease ends; receivers drop repeated activity ids.
+    }
   }
 }

@@ -69,28 +69,23 @@ export async function insertJobs(db: Database, messages: readonly unknown[], del
 }
 
 /**
- * Takes up to `count` due jobs for `leaseMs`, oldest first, and removes the `finished` ones in the same
- * statement. SKIP LOCKED lets several processes claim at once without taking the same row; a job whose
- * worker died becomes due again when its lease runs out. Only the oldest job of an ordering key can be
- * taken, so jobs sharing one run one at a time, in order (the statement still sees the finished jobs, so
- * the one after a finished job of the same key is only found by the next claim).
+ * Takes up to `count` due jobs for `leaseMs`, oldest first. SKIP LOCKED lets several processes claim at once
+ * without taking the same row; a job whose worker died becomes due again when its lease runs out. Only the
+ * oldest job of an ordering key can be taken, so jobs sharing one run one at a time, in order.
  */
-export async function claimJobs(db: Database, leaseMs: number, count: number, finished: readonly number[] = []) {
-  const ids = `{${finished.join(',')}}`;
-  const result = await sql<{ id: number; message: unknown; ordering_key: string | null }>`
-    with finished as (delete from federation_jobs where id = any(${ids}::bigint[]))
+export async function claimJobs(db: Database, leaseMs: number, count: number): Promise<{ id: number; message: unknown }[]> {
+  const result = await sql<{ id: number; message: unknown }>`
     update federation_jobs set locked_until = ${after(leaseMs)}
     where id in (
       select j.id from federation_jobs j
       where j.run_at <= now() and (j.locked_until is null or j.locked_until < now())
-        and not j.id = any(${ids}::bigint[])
         and (j.ordering_key is null or not exists (
           select 1 from federation_jobs o where o.ordering_key = j.ordering_key and o.id < j.id))
       order by j.run_at, j.id
       limit ${count}
       for update skip locked
     )
-    returning id, message, ordering_key`.execute(db);
+    returning id, message`.execute(db);
   return result.rows;
 }
 
@@ -99,8 +94,8 @@ export async function extendLease(db: Database, id: number, leaseMs: number): Pr
   await db.updateTable('federation_jobs').set({ locked_until: after(leaseMs) }).where('id', '=', id).execute();
 }
 
-export async function deleteJobs(db: Database, ids: readonly number[]): Promise<void> {
-  if (ids.length) await db.deleteFrom('federation_jobs').where('id', 'in', ids).execute();
+export async function deleteJob(db: Database, id: number): Promise<void> {
+  await db.deleteFrom('federation_jobs').where('id', '=', id).execute();
 }
 
 export async function jobCounts(db: Database) {
