@@ -1,6 +1,6 @@
 // Our actors as Fedify serves them: members, neighbourhoods and the instance actor, their keys,
 // collections (followers, following, outbox, moderators), WebFinger handles and NodeInfo.
-import type { Federation, FederationBuilder } from '@fedify/fedify';
+import type { Context, Federation, FederationBuilder } from '@fedify/fedify';
 import type { FastifyBaseLogger } from 'fastify';
 import { Activity, Application, Endpoints, Person, type Recipient } from '@fedify/vocab';
 import { memberByUsername } from '../server/accounts/domain.ts';
@@ -17,6 +17,7 @@ import {
   groupFromNeighbourhood,
   instanceIdentifier,
   memberIdentifier,
+  neighbourhoodIdentifier,
   parseIdentifier,
   personFromMember,
 } from './vocabulary.ts';
@@ -25,6 +26,8 @@ export interface FederationData {
   db: Database;
   config: Config;
   log: FastifyBaseLogger;
+  /** A local actor this job has looked up already: signing as it and listing its followers reuse it. */
+  actor?: LocalActor;
 }
 
 export type LocalActor =
@@ -43,13 +46,21 @@ export async function localActor(db: Database, identifier: string): Promise<Loca
     return { kind: 'member', owner: `member:${member.id}`, identifier: memberIdentifier(member.username), member };
   }
   try {
-    const neighbourhood = await neighbourhoodByHandle(db, parsed.name);
-    return { kind: 'neighbourhood', owner: `neighbourhood:${neighbourhood.id}`, identifier: `neighbourhoods/${neighbourhood.handle}`, neighbourhood };
+    return neighbourhoodActor(await neighbourhoodByHandle(db, parsed.name));
   } catch (error) {
     if (error instanceof AppError && error.status === 404) return null;
     throw error;
   }
 }
+
+export const neighbourhoodActor = (neighbourhood: Awaited<ReturnType<typeof neighbourhoodByHandle>>): LocalActor =>
+  ({ kind: 'neighbourhood', owner: `neighbourhood:${neighbourhood.id}`, identifier: neighbourhoodIdentifier(neighbourhood.handle), neighbourhood });
+
+/** A context acting as `actor`, looked up already, so that Fedify's lookups while sending do not repeat it. */
+export const actingAs = (ctx: Context<FederationData>, actor: LocalActor): Context<FederationData> => ctx.clone({ ...ctx.data, actor });
+
+const actorIn = (ctx: Context<FederationData>, identifier: string) =>
+  ctx.data.actor?.identifier === identifier ? ctx.data.actor : localActor(ctx.data.db, identifier);
 
 const pageSize = 50;
 
@@ -75,7 +86,7 @@ export function registerActors(federation: Federation<FederationData> | Federati
       });
     })
     .setKeyPairsDispatcher(async (ctx, identifier) => {
-      const actor = await localActor(ctx.data.db, identifier);
+      const actor = await actorIn(ctx, identifier);
       return actor ? keyPairsOf(ctx.data.db, actor.owner) : [];
     })
     .mapHandle(async (ctx, username) => {
@@ -90,7 +101,7 @@ export function registerActors(federation: Federation<FederationData> | Federati
   // Followers: remote actors whose follow was accepted. Without a cursor (Fedify's fan-out) every one.
   federation
     .setFollowersDispatcher('/{+identifier}/followers', async (ctx, identifier, cursor) => {
-      const actor = await localActor(ctx.data.db, identifier);
+      const actor = await actorIn(ctx, identifier);
       if (!actor) return null;
       const after = cursor === null ? 0 : Number(cursor) || 0;
       const limit = cursor === null ? 100_000 : pageSize;

@@ -42,7 +42,7 @@ import { escapeHtml, plainText, renderMarkdown } from '../server/markdown.ts';
 import * as neighbourhoods from '../server/neighbourhoods/domain.ts';
 import { countAcceptedFollows, isAdmittedFollower } from '../server/remote-follows/domain.ts';
 import * as threads from '../server/threads/domain.ts';
-import type { FederationData } from './actors.ts';
+import { actingAs, type FederationData, neighbourhoodActor } from './actors.ts';
 import { findRemoteActor, recipientOf, rememberRemoteActor, sendActivity } from './delivery.ts';
 import { type InboxHandler, on } from './inbox.ts';
 import type { FederationService } from './service.ts';
@@ -130,8 +130,11 @@ export async function announceChange(ctx: Ctx, event: LiveEvent): Promise<void> 
   const db = ctx.data.db;
   const neighbourhood = await neighbourhoods.neighbourhoodById(db, event.neighbourhood.id);
   if (neighbourhood.ap_id) return sendToRemoteGroup(ctx, neighbourhood.ap_id, event);
-  const groupId = neighbourhoodIdentifier(neighbourhood.handle);
-  if ((await countAcceptedFollows(db, `neighbourhood:${neighbourhood.id}`, 'inbound')) === 0) return;
+  const actor = neighbourhoodActor(neighbourhood);
+  if ((await countAcceptedFollows(db, actor.owner, 'inbound')) === 0) return;
+  // Signing as the group and listing its followers reuse this lookup.
+  ctx = actingAs(ctx, actor);
+  const groupId = actor.identifier;
   const group = ctx.getActorUri(groupId);
   const followers = ctx.getFollowersUri(groupId);
   const announce = async (inner: Activity | APObject, tag: string) =>

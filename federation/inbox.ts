@@ -3,7 +3,7 @@
 import type { Context, InboxContext } from '@fedify/fedify';
 import { Accept, type Activity, Follow, type Object as APObject, Reject, Undo } from '@fedify/vocab';
 import { answerOutboundFollow, endInboundFollow, receiveFollow } from '../server/remote-follows/domain.ts';
-import { type FederationData, localActor } from './actors.ts';
+import { actingAs, type FederationData, localActor } from './actors.ts';
 import { newActivityId, recipientOf, rememberRemoteActor, sendActivity } from './delivery.ts';
 
 type Handler<T extends Activity> = (ctx: InboxContext<FederationData>, activity: T) => Promise<void>;
@@ -37,7 +37,7 @@ async function onFollow(ctx: InboxContext<FederationData>, follow: Follow) {
   if (!remote) return;
   const row = await receiveFollow(ctx.data.db, target.owner, remote.id, follow.id.href);
   if (row.state !== 'accepted') return;
-  await answerFollow(ctx, target.identifier, follow, recipientOf(remote));
+  await answerFollow(actingAs(ctx, target), target.identifier, follow, recipientOf(remote));
 }
 
 /** Answers a Follow of our actor `identifier` with Accept, or with Reject when `accepted` is false. */

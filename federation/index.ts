@@ -8,7 +8,7 @@ import fp from 'fastify-plugin';
 import type { DatabaseHealth } from '../server/availability.ts';
 import type { Config } from '../server/config.ts';
 import { type Database, listen } from '../server/database.ts';
-import { isBlockedHost } from '../server/domain-blocks/domain.ts';
+import { isBlockedHost, watchDomainPolicy } from '../server/domain-blocks/domain.ts';
 import { DatabaseJobQueue, DatabaseKvStore } from '../server/queue/domain.ts';
 import { recordServerState } from '../server/remote-actors/domain.ts';
 import { federationHook } from './adapter.ts';
@@ -146,7 +146,10 @@ export default fp(async function federationPlugin(app: FastifyInstance) {
   // change, each sends it under the same activity id, and receivers keep one.
   let stopAnnouncing = () => {};
   let stopModeration = async () => {};
+  let stopWatchingDomains = async () => {};
   app.addHook('onReady', async () => {
+    // The inbox and deliveries check servers against lists kept in memory while they are watched.
+    stopWatchingDomains = await watchDomainPolicy(db);
     if (!app.hasDecorator('live')) return;
     stopAnnouncing = await app.live.subscribe({ instance: true }, null, (event) => {
       announceChange(app.federation.context(), event).catch((error: unknown) => app.log.warn({ err: error, event: event.event }, 'could not announce a change'));
@@ -159,6 +162,7 @@ export default fp(async function federationPlugin(app: FastifyInstance) {
   app.addHook('onClose', async () => {
     stopAnnouncing();
     await stopModeration();
+    await stopWatchingDomains();
   });
 
   if (config.role === 'web') return;

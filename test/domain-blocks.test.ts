@@ -1,6 +1,8 @@
 // Blocking whole servers: Mastodon's CSV in and out, signed activities from a blocked server refused at
 // the inbox, and nothing delivered to it. Two stand-in servers on loopback: 127.0.0.1 and 127.0.0.2.
 import t from 'tap';
+import { openDatabase } from '../server/database.ts';
+import { isBlockedHost } from '../server/domain-blocks/domain.ts';
 import { eachDatabase, snapshot, testConfig } from './helpers.ts';
 import { anotherDatabase, startInstance } from './instances.ts';
 import { eventually, postSigned, postSignedRfc9421, RemoteServer } from './remote-server.ts';
@@ -93,6 +95,17 @@ eachDatabase('domain blocks', async (t, database) => {
     t.equal((await postSigned(inbox, toMill(mallory, blocked), mallory)).status, 403, 'an unlisted server is refused');
     t.equal((await owner.delete('/api/admin/domain-allows/127.0.0.1')).status, 204);
     t.equal((await postSigned(inbox, toMill(alice, friendly), alice)).status, 403);
+  });
+
+  await t.test('the lists the inbox keeps in memory follow a change made by another process', async (t) => {
+    // On PostgreSQL another connection pool, as another process has; on PGlite a write past the domain functions.
+    const other = database.url ? await openDatabase({ databaseUrl: database.url, dataDir: 'memory://' }) : db;
+    t.teardown(() => (other === db ? undefined : other.destroy()));
+    t.equal(await isBlockedHost(db, 'far.example'), false);
+    await other.insertInto('domain_blocks').values({ domain: 'far.example', severity: 'suspend' }).execute();
+    await eventually(() => isBlockedHost(db, 'news.far.example:8443'), 5000, 'the block obeyed');
+    await other.deleteFrom('domain_blocks').where('domain', '=', 'far.example').execute();
+    await eventually(async () => !(await isBlockedHost(db, 'far.example')), 5000, 'the lifted block forgotten');
   });
 });
 

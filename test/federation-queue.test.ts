@@ -2,7 +2,7 @@
 // several workers never take the same job while a dead worker's job comes back when its lease ends.
 import { Temporal } from '@js-temporal/polyfill';
 import { openDatabase } from '../server/database.ts';
-import { claimJob } from '../server/queue/queries.ts';
+import { claimJobs, getValue } from '../server/queue/queries.ts';
 import { DatabaseJobQueue, DatabaseKvStore } from '../server/queue/domain.ts';
 import { eachDatabase } from './helpers.ts';
 import { eventually } from './remote-server.ts';
@@ -43,6 +43,58 @@ eachDatabase('federation storage', async (t, database) => {
     t.equal(await kv.get(['a', 'b']), undefined);
   });
 
+  await t.test('Fedify\u2019s caches and hints are read once per process; the rest always from the database', async (t) => {
+    // Two stores on one database stand for two processes.
+    const mine = new DatabaseKvStore(db);
+    const theirs = new DatabaseKvStore(db);
+    const seen = ['_fedify', 'activityIdempotence', 'https://r.example/a/1'] as const;
+    t.equal(await mine.get(seen), undefined);
+    await theirs.set(seen, true, { ttl: Temporal.Duration.from({ days: 1 }) });
+    t.equal(await mine.get(seen), true, 'an idempotence row written elsewhere is seen at once');
+    await theirs.delete(seen);
+    t.equal(await mine.get(seen), undefined, 'and so is its removal');
+
+    const key = ['_fedify', 'publicKey', 'https://r.example/users/a#main-key'] as const;
+    t.equal(await mine.get(key), undefined, 'an absent key is remembered as absent');
+    await theirs.set(key, { id: 'one' });
+    t.equal(await mine.get(key), undefined, 'another process\u2019s write is not seen while the cache holds');
+    await mine.set(key, { id: 'two' });
+    t.same(await mine.get(key), { id: 'two' }, 'but this process\u2019s own write is');
+    t.same(await theirs.get(key), { id: 'one' }, '(the other process remembers what it wrote)');
+    const copy = await mine.get<{ id: string }>(key);
+    copy!.id = 'changed';
+    t.same(await mine.get(key), { id: 'two' }, 'every reader gets its own copy');
+    await mine.delete(key);
+    t.equal(await mine.get(key), undefined, 'and its own removal');
+
+    const circuit = ['_fedify', 'circuit', 'r.example'] as const;
+    t.equal(await mine.get(circuit), undefined);
+    await theirs.set(circuit, { state: 'open' });
+    t.equal(await mine.cas!(circuit, undefined, { state: 'closed' }), false, 'a swap against a stale view is refused');
+    t.same(await mine.get(circuit), { state: 'open' }, 'and the next read goes to the database');
+    t.equal(await mine.cas!(circuit, { state: 'open' }, undefined), true);
+    t.equal(await mine.get(circuit), undefined, 'a swap through this store is what it reads next');
+
+    const document = ['_fedify', 'remoteDocument', 'https://r.example/notes/1'] as const;
+    await mine.set(document, { content: 'x' }, { ttl: Temporal.Duration.from({ milliseconds: 100 }) });
+    const fetched = ['_fedify', 'remoteDocument', 'https://r.example/notes/2'] as const;
+    await theirs.set(fetched, { content: 'y' }, { ttl: Temporal.Duration.from({ milliseconds: 100 }) });
+    t.same(await mine.get(fetched), { content: 'y' });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    t.equal(await mine.get(document), undefined, 'a value written with a lifetime is not remembered past it');
+    t.equal(await mine.get(fetched), undefined, 'nor is one read from a row that expires');
+
+    const spec = ['_fedify', 'httpMessageSignaturesSpec', 'https://r.example'] as const;
+    await mine.set(spec, 'rfc9421');
+    await theirs.delete(spec);
+    await mine.set(spec, 'rfc9421');
+    const stored = async () => (await getValue(db, JSON.stringify(spec)))?.value;
+    t.equal(await stored(), undefined, 'the same hint again is not rewritten');
+    await mine.set(spec, 'draft-cavage-http-signatures-12');
+    t.equal(await stored(), 'draft-cavage-http-signatures-12', 'a different one is');
+    await mine.delete(spec);
+  });
+
   await t.test('several workers share the jobs without taking one twice', async (t) => {
     // On PostgreSQL the second queue has its own pool, as another process would.
     const otherDb = database.url ? await openDatabase({ databaseUrl: database.url, dataDir: 'memory://' }) : db;
@@ -66,7 +118,7 @@ eachDatabase('federation storage', async (t, database) => {
   await t.test('a delayed job waits, and a dead worker\u2019s job returns when its lease ends', async (t) => {
     const queue = new DatabaseJobQueue(db, { leaseMs: 300, pollMs: 20, workers: 1, longestJobMs: 60_000 });
     await queue.enqueue({ job: 'abandoned' });
-    const claimed = await claimJob(db, 300);
+    const [claimed] = await claimJobs(db, 300, 1);
     t.same(claimed?.message, { job: 'abandoned' }, 'a worker takes it, then dies');
     await queue.enqueue({ job: 'later' }, { delay: Temporal.Duration.from({ milliseconds: 400 }) });
     const started = Date.now();
@@ -99,6 +151,20 @@ eachDatabase('federation storage', async (t, database) => {
     await eventually(() => calls >= 2, 5000, 'the second run');
     await stop();
     t.same(await queue.getDepth(), { queued: 0, ready: 0, delayed: 0 }, 'done after the second run');
+  });
+
+  await t.test('one claim takes several due jobs, but only the oldest of each ordering key', async (t) => {
+    const queue = new DatabaseJobQueue(db, { leaseMs: 60_000, pollMs: 20, workers: 4, longestJobMs: 60_000 });
+    await queue.enqueue({ job: 'first of a' }, { orderingKey: 'a' });
+    await queue.enqueue({ job: 'second of a' }, { orderingKey: 'a' });
+    await queue.enqueue({ job: 'unordered' });
+    await queue.enqueue({ job: 'first of b' }, { orderingKey: 'b' });
+    await queue.enqueue({ job: 'later' }, { delay: Temporal.Duration.from({ hours: 1 }) });
+    const names = (jobs: { message: unknown }[]) => jobs.map((job) => (job.message as { job: string }).job).sort();
+    t.same(names(await claimJobs(db, 60_000, 2)), ['first of a', 'unordered'], 'as many as asked, oldest first');
+    t.same(names(await claimJobs(db, 60_000, 10)), ['first of b'], 'then the rest that is due');
+    t.same(await claimJobs(db, 60_000, 10), [], 'the next of an ordering key waits while the one before it is in hand');
+    await db.deleteFrom('federation_jobs').execute();
   });
 
   await t.test('jobs sharing an ordering key run one after another', async (t) => {

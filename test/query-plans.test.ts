@@ -84,7 +84,7 @@ t.test('hot queries use indexes and read about a page', async (t) => {
     ['an inbox repeat lookup, or a cached key by key id (a key–value row by key)', () => queue.getValue(db, '["_fedify","activityIdempotence","https://r.example/a/77"]')],
     ['a remote actor by id', () => remoteActors.actorByUri(db, 'https://r7.example/users/u7')],
     ['a remote actor by handle', () => remoteActors.actorByHandle(db, 'u7@r7.example')],
-    ['a queue claim', () => queue.claimJob(db, 60_000)],
+    ['a queue claim', () => queue.claimJobs(db, 60_000, 4)],
   ];
   for (const [name, run] of hot) {
     await t.test(name, async (t) => {

@@ -2,7 +2,7 @@
 // from a suspended server, none sent to it; a silenced one's posts and follows wait for approval).
 // Lists travel as CSV in Mastodon's format.
 import type { Viewer } from '../accounts/domain.ts';
-import type { Database, DomainBlocksTable } from '../database.ts';
+import { type Database, type DomainBlocksTable, listen } from '../database.ts';
 import { badRequest, forbidden, notFound } from '../errors.ts';
 import * as q from './queries.ts';
 
@@ -45,13 +45,16 @@ export async function blockDomain(db: Database, staff: Viewer, input: BlockInput
   requireStaff(staff);
   const row = toRow(input);
   await q.upsertBlock(db, row);
+  forgetPolicy(db);
   if (row.severity === 'suspend') await q.severFollows(db, row.domain);
   return row;
 }
 
 export async function unblockDomain(db: Database, staff: Viewer, domain: string) {
   requireStaff(staff);
-  if (!(await q.deleteBlock(db, normaliseDomain(domain)))) throw notFound('That domain block');
+  const deleted = await q.deleteBlock(db, normaliseDomain(domain));
+  forgetPolicy(db);
+  if (!deleted) throw notFound('That domain block');
 }
 
 export async function domainBlocks(db: Database, staff: Viewer) {
@@ -65,8 +68,76 @@ export async function domainBlocks(db: Database, staff: Viewer) {
  */
 export async function isBlockedHost(db: Database, host: string, limited = false): Promise<boolean> {
   const hostname = bareHost(host);
-  if (limited && !(await q.allowCovering(db, hostname))) return true;
-  return (await q.blockCovering(db, hostname))?.severity === 'suspend';
+  if (limited) {
+    const lists = await rememberedLists(db);
+    const allowed = lists ? q.coveringDomains(hostname).some((domain) => lists.allows.has(domain)) : await q.allowCovering(db, hostname);
+    if (!allowed) return true;
+  }
+  return (await severityCovering(db, hostname)) === 'suspend';
+}
+
+/** The severity of the block covering a host, from the lists in memory when this process keeps them. */
+async function severityCovering(db: Database, hostname: string): Promise<Severity | undefined> {
+  const lists = await rememberedLists(db);
+  // Most specific first, as in blockCovering.
+  if (lists) return q.coveringDomains(hostname).map((domain) => lists.blocks.get(domain)).find(Boolean);
+  return (await q.blockCovering(db, hostname))?.severity;
+}
+
+/**
+ * The inbox asks about the server of every activity, and every sending job which servers to leave out,
+ * while the lists change only when staff change them. A process that watches for changes (a trigger notifies `square_mile_domain_policy`, whoever writes)
+ * keeps both lists in memory, reads them again after any change, and stops relying on them while its
+ * listening connection is down (it could miss a change).
+ */
+type PolicyLists = Promise<{ blocks: Map<string, Severity>; allows: Set<string> }>;
+interface WatchedPolicy {
+  live: boolean;
+  lists: PolicyLists | null;
+}
+const watched = new WeakMap<Database, WatchedPolicy>();
+
+function loadPolicy(db: Database, policy: WatchedPolicy): PolicyLists {
+  const lists = q.domainPolicy(db).then(({ blocks, allows }) => ({
+    blocks: new Map(blocks.map((block) => [block.domain, block.severity])),
+    allows: new Set(allows.map((allow) => allow.domain)),
+  }));
+  // A failed read is not kept: the next check tries again.
+  lists.catch(() => {
+    if (policy.lists === lists) policy.lists = null;
+  });
+  return lists;
+}
+
+/** The lists as this process keeps them, or null when it does not (not watching, or not hearing changes). */
+function rememberedLists(db: Database) {
+  const policy = watched.get(db);
+  return policy?.live ? (policy.lists ??= loadPolicy(db, policy)) : null;
+}
+
+/** This process's own changes are seen at once, before their notification comes back. */
+const forgetPolicy = (db: Database) => {
+  const policy = watched.get(db);
+  if (policy) policy.lists = null;
+};
+
+/** Starts keeping the lists in memory for `db`; the returned function stops it. */
+export async function watchDomainPolicy(db: Database): Promise<() => Promise<void>> {
+  const policy: WatchedPolicy = { live: true, lists: null };
+  const stop = await listen(db, 'square_mile_domain_policy', () => {
+    policy.lists = null;
+  }, () => {
+    policy.live = false;
+    policy.lists = null;
+  }, () => {
+    policy.live = true;
+    policy.lists = null;
+  });
+  watched.set(db, policy);
+  return async () => {
+    watched.delete(db);
+    await stop();
+  };
 }
 
 const bareHost = (host: string) => host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '').toLowerCase();
@@ -76,7 +147,7 @@ const bareHost = (host: string) => host.replace(/:\d+$/, '').replace(/^\[|\]$/g,
  * neighbourhood moderator's approval and its follows of neighbourhoods for a moderator's answer.
  */
 export async function isSilencedHost(db: Database, host: string): Promise<boolean> {
-  return (await q.blockCovering(db, bareHost(host)))?.severity === 'silence';
+  return (await severityCovering(db, bareHost(host))) === 'silence';
 }
 
 /** Whether staff chose to reject reports (`Flag`s) from this server, whatever else its block says. */
@@ -85,11 +156,14 @@ export const rejectsReportsFrom = (db: Database, host: string) => q.rejectsRepor
 export async function allowDomain(db: Database, staff: Viewer, domain: string) {
   requireStaff(staff);
   await q.insertAllow(db, normaliseDomain(domain));
+  forgetPolicy(db);
 }
 
 export async function disallowDomain(db: Database, staff: Viewer, domain: string) {
   requireStaff(staff);
-  if (!(await q.deleteAllow(db, normaliseDomain(domain)))) throw notFound('That allowed domain');
+  const deleted = await q.deleteAllow(db, normaliseDomain(domain));
+  forgetPolicy(db);
+  if (!deleted) throw notFound('That allowed domain');
 }
 
 export async function domainAllows(db: Database, staff: Viewer) {
@@ -164,6 +238,9 @@ export async function importCsv(db: Database, staff: Viewer, text: string): Prom
 
 /** Origins deliveries must skip: those of every known inbox on a blocked server. */
 export async function undeliverableOrigins(db: Database, limited = false): Promise<URL[]> {
+  // With no server suspended, and none left out by an allowlist, there is nothing to look up.
+  const lists = await rememberedLists(db);
+  if (lists && !limited && ![...lists.blocks.values()].includes('suspend')) return [];
   const origins = new Set<string>();
   const rows = [...(await q.inboxesOnBlockedServers(db)), ...(limited ? await q.inboxesOffAllowlist(db) : [])];
   for (const row of rows) {

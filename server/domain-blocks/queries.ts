@@ -17,7 +17,7 @@ export async function deleteBlock(db: Database, domain: string) {
 }
 
 /** The host itself and every domain it is under: a block on any of them covers it. */
-function coveringDomains(host: string): string[] {
+export function coveringDomains(host: string): string[] {
   const parts = host.split('.');
   return parts.map((_, i) => parts.slice(i).join('.'));
 }
@@ -61,6 +61,15 @@ export function inboxesOnBlockedServers(db: Database) {
     .execute();
 }
 
+/** What the federation core checks, for a process to keep in memory: blocks that do something, and allows. */
+export async function domainPolicy(db: Database) {
+  const [blocks, allows] = await Promise.all([
+    db.selectFrom('domain_blocks').select(['domain', 'severity']).where('severity', '<>', 'noop').execute(),
+    db.selectFrom('domain_allows').select('domain').execute(),
+  ]);
+  return { blocks, allows };
+}
+
 export function listAllows(db: Database) {
   return db.selectFrom('domain_allows').selectAll().orderBy('domain').execute();
 }
@@ -74,13 +83,9 @@ export async function deleteAllow(db: Database, domain: string) {
   return result.numDeletedRows > 0n;
 }
 
-const domainsOf = (host: string) => {
-  const parts = host.split('.');
-  return parts.map((_, i) => parts.slice(i).join('.'));
-};
-
+/** An allow on the host itself or on any domain it is under. */
 export function allowCovering(db: Database, host: string) {
-  return db.selectFrom('domain_allows').select('domain').where('domain', 'in', domainsOf(host)).executeTakeFirst();
+  return db.selectFrom('domain_allows').select('domain').where('domain', 'in', coveringDomains(host)).executeTakeFirst();
 }
 
 /** In allowlist mode: the inbox URLs of every known actor on a server that is not allowed. */

@@ -13,28 +13,136 @@ const milliseconds = (options?: KvStoreSetOptions | MessageQueueEnqueueOptions) 
   return duration ? Math.max(0, Math.round(duration.total('millisecond'))) : null;
 };
 
+/**
+ * Fedify's keys whose value may be a little stale in one process without harm, kept in memory for a while
+ * so that every request and job does not read them again: fetched keys and documents (refetched anyway when
+ * they fail), the signature spec a server accepted (a hint, rewritten with the same value after every
+ * delivery), and a server's reachability (a few more deliveries to a server another process just found down,
+ * or a few held ones after it recovered, change nothing). Idempotence rows and the rest always come from
+ * the database, where every process sees the same truth.
+ */
+const cachedKinds = ([
+  { prefix: ['_fedify', 'publicKey'], lifetimeMs: 5 * 60_000 },
+  { prefix: ['_fedify', 'remoteDocument'], lifetimeMs: 5 * 60_000 },
+  { prefix: ['_fedify', 'context'], lifetimeMs: 5 * 60_000 },
+  { prefix: ['_fedify', 'httpMessageSignaturesSpec'], lifetimeMs: 60_000, sameWriteSkipped: true },
+  { prefix: ['_fedify', 'circuit'], lifetimeMs: 2_000 },
+] satisfies { prefix: KvKey; lifetimeMs: number; sameWriteSkipped?: true }[]).map((kind) => ({ ...kind, encodedPrefix: encodePrefix(kind.prefix) }));
+// Documents may be large (up to the fetch limit), so the bound is on their text as well as their number.
+const cachedEntriesAtMost = 10_000;
+const cachedCharactersAtMost = 16_000_000;
+const kindOf = (encoded: string) => cachedKinds.find((kind) => encoded.startsWith(kind.encodedPrefix));
+
+/** A value as JSON text (undefined: no row), so every reader gets its own copy. */
+interface CachedValue {
+  json: string | undefined;
+  until: number;
+  /** The row has no expiry, so writing the same value again without one changes nothing. */
+  permanent: boolean;
+}
+
 export class DatabaseKvStore implements KvStore {
   readonly #db: Database;
+  readonly #cache = new Map<string, CachedValue>();
+  #cachedCharacters = 0;
+  /** Reads of cached kinds under way; a write meanwhile marks them stale so they do not fill the cache. */
+  readonly #reading = new Map<string, { result: Promise<string | undefined>; stale: boolean }>();
   constructor(db: Database) {
     this.#db = db;
   }
   async get<T = unknown>(key: KvKey): Promise<T | undefined> {
-    return (await q.getValue(this.#db, encodeKey(key)))?.value as T | undefined;
+    const encoded = encodeKey(key);
+    const kind = kindOf(encoded);
+    if (!kind) return (await q.getValue(this.#db, encoded))?.value as T | undefined;
+    const cached = this.#cache.get(encoded);
+    if (cached && cached.until > performance.now()) return parse(cached.json);
+    if (cached) this.#forget(encoded);
+    const reading = this.#reading.get(encoded) ?? this.#read(encoded, kind.lifetimeMs);
+    return parse(await reading.result);
   }
-  set(key: KvKey, value: unknown, options?: KvStoreSetOptions): Promise<void> {
-    return q.setValue(this.#db, encodeKey(key), value, milliseconds(options));
+  /** One database read per key at a time, however many ask for it meanwhile. */
+  #read(encoded: string, lifetimeMs: number) {
+    const started = performance.now();
+    const reading = { stale: false, result: Promise.resolve<string | undefined>(undefined) };
+    reading.result = q.getValue(this.#db, encoded).finally(() => {
+      if (this.#reading.get(encoded) === reading) this.#reading.delete(encoded);
+    }).then((row) => {
+      const json = row && JSON.stringify(row.value);
+      if (!reading.stale) this.#remember(encoded, json, lifetimeMs, row?.expires_in_ms ?? null, started);
+      return json;
+    });
+    this.#reading.set(encoded, reading);
+    return reading;
+  }
+  async set(key: KvKey, value: unknown, options?: KvStoreSetOptions): Promise<void> {
+    const encoded = encodeKey(key);
+    const kind = kindOf(encoded);
+    const ttl = milliseconds(options);
+    if (!kind) return q.setValue(this.#db, encoded, value, ttl);
+    const json = JSON.stringify(value);
+    const cached = this.#cache.get(encoded);
+    if (kind.sameWriteSkipped && ttl === null && cached?.permanent && cached.json === json && cached.until > performance.now()) return;
+    const started = performance.now();
+    await this.#writing(encoded, () => q.setValue(this.#db, encoded, value, ttl));
+    this.#remember(encoded, json, kind.lifetimeMs, ttl, started);
   }
   delete(key: KvKey): Promise<void> {
-    return q.deleteValue(this.#db, encodeKey(key));
+    const encoded = encodeKey(key);
+    return this.#writing(encoded, () => q.deleteValue(this.#db, encoded));
   }
-  cas = (key: KvKey, expected: unknown, value: unknown, options?: KvStoreSetOptions): Promise<boolean> =>
-    q.compareAndSet(this.#db, encodeKey(key), expected, value, milliseconds(options));
+  cas = async (key: KvKey, expected: unknown, value: unknown, options?: KvStoreSetOptions): Promise<boolean> => {
+    const encoded = encodeKey(key);
+    const kind = kindOf(encoded);
+    const ttl = milliseconds(options);
+    const started = performance.now();
+    const swapped = await this.#writing(encoded, () => q.compareAndSet(this.#db, encoded, expected, value, ttl));
+    // A refused swap means this process had a stale view: the next read goes to the database.
+    if (swapped && kind) this.#remember(encoded, value === undefined ? undefined : JSON.stringify(value), kind.lifetimeMs, ttl, started);
+    return swapped;
+  };
   async *list(prefix?: KvKey): AsyncIterable<KvStoreListEntry> {
     const rows = prefix ? await q.listValues(this.#db, encodeKey(prefix), encodePrefix(prefix)) : await q.listValues(this.#db, '', '[');
     for (const row of rows) yield { key: JSON.parse(row.key) as KvKey, value: row.value };
   }
   removeExpired = () => q.deleteExpiredValues(this.#db);
+
+  /** Runs a write and forgets what this process knew of the key, whether the write went through or not. */
+  async #writing<T>(encoded: string, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } finally {
+      this.#forget(encoded);
+      const reading = this.#reading.get(encoded);
+      if (reading) {
+        reading.stale = true;
+        this.#reading.delete(encoded);
+      }
+    }
+  }
+
+  /** Keeps a value for its kind's lifetime, never past the row's own expiry, counted from before the query. */
+  #remember(encoded: string, json: string | undefined, lifetimeMs: number, expiresInMs: number | null, since: number) {
+    this.#forget(encoded);
+    const characters = encoded.length + (json?.length ?? 0);
+    if (characters > cachedCharactersAtMost) return;
+    // Oldest first: past a bound, the entries remembered longest ago go.
+    while (this.#cache.size >= cachedEntriesAtMost || this.#cachedCharacters + characters > cachedCharactersAtMost) {
+      this.#forget(this.#cache.keys().next().value!);
+    }
+    const permanent = json !== undefined && expiresInMs === null;
+    this.#cache.set(encoded, { json, until: since + Math.min(lifetimeMs, expiresInMs ?? Infinity), permanent });
+    this.#cachedCharacters += characters;
+  }
+
+  #forget(encoded: string) {
+    const cached = this.#cache.get(encoded);
+    if (!cached) return;
+    this.#cache.delete(encoded);
+    this.#cachedCharacters -= encoded.length + (cached.json?.length ?? 0);
+  }
 }
+
+const parse = <T>(json: string | undefined) => (json === undefined ? undefined : (JSON.parse(json) as T));
 
 export interface JobQueueOptions {
   /**
@@ -105,50 +213,70 @@ export class DatabaseJobQueue implements MessageQueue {
     return { queued, ready, delayed: queued - ready };
   }
 
+  /**
+   * Runs up to `workers` jobs at once. One claim at a time takes as many due jobs as there are idle workers,
+   * then waits for the next poll, a job queued by this process, or a worker coming free.
+   */
   async listen(handler: (message: any) => Promise<void> | void, options?: MessageQueueListenOptions): Promise<void> {
-    await Promise.all(Array.from({ length: this.#options.workers }, () => this.#work(handler, options?.signal)));
-  }
-
-  async #work(handler: (message: any) => Promise<void> | void, signal: AbortSignal | undefined): Promise<void> {
-    while (!signal?.aborted) {
-      let job: Awaited<ReturnType<typeof q.claimJob>>;
-      try {
-        job = this.#options.health?.down ? undefined : await q.claimJob(this.#db, this.#options.leaseMs);
-      } catch (error) {
-        // The database is away (restarting, or closing under us): try again after a pause.
-        this.#options.health?.note(error);
-        job = undefined;
+    const signal = options?.signal;
+    const running = new Set<Promise<void>>();
+    let woken = false;
+    let resume: (() => void) | undefined;
+    const wake = () => {
+      woken = true;
+      resume?.();
+    };
+    this.#wakers.add(wake);
+    signal?.addEventListener('abort', wake, { once: true });
+    try {
+      while (!signal?.aborted) {
+        woken = false;
+        const idle = this.#options.workers - running.size;
+        let jobs: Awaited<ReturnType<typeof q.claimJobs>> = [];
+        if (idle > 0 && !this.#options.health?.down) {
+          try {
+            jobs = await q.claimJobs(this.#db, this.#options.leaseMs, idle);
+          } catch (error) {
+            // The database is away (restarting, or closing under us): try again after a pause.
+            this.#options.health?.note(error);
+          }
+        }
+        for (const job of jobs) {
+          const run = this.#run(handler, job, signal).finally(() => {
+            running.delete(run);
+            wake();
+          });
+          running.add(run);
+        }
+        if (!woken) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, this.#options.pollMs);
+            resume = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+        }
+        resume = undefined;
       }
-      if (!job) {
-        await this.#idle(signal);
-        continue;
-      }
-      // A job that runs too long, or is still running when we stop, is let go: it stays in the table and,
-      // once its lease runs out, another worker takes it.
-      const claimed = job;
-      const renewal = setInterval(() => void q.extendLease(this.#db, claimed.id, this.#options.leaseMs).catch(() => {}), this.#options.leaseMs / 3);
-      const outcome = await settleWithin(handler, job.message, this.#options.longestJobMs, signal);
-      clearInterval(renewal);
-      if (outcome === 'abandoned') continue;
-      try {
-        await q.deleteJob(this.#db, job.id);
-      } catch {
-        // Left in place, the job runs again once its lease ends; receivers drop repeated activity ids.
-      }
+    } finally {
+      this.#wakers.delete(wake);
+      signal?.removeEventListener('abort', wake);
     }
+    await Promise.all(running);
   }
 
-  #idle(signal: AbortSignal | undefined): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#wakers.delete(done);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, this.#options.pollMs);
-      this.#wakers.add(done);
-      signal?.addEventListener('abort', done, { once: true });
-    });
+  async #run(handler: (message: any) => Promise<void> | void, job: { id: number; message: unknown }, signal: AbortSignal | undefined): Promise<void> {
+    // A job that runs too long, or is still running when we stop, is let go: it stays in the table and,
+    // once its lease runs out, another worker takes it.
+    const renewal = setInterval(() => void q.extendLease(this.#db, job.id, this.#options.leaseMs).catch(() => {}), this.#options.leaseMs / 3);
+    const outcome = await settleWithin(handler, job.message, this.#options.longestJobMs, signal);
+    clearInterval(renewal);
+    if (outcome === 'abandoned') return;
+    try {
+      await q.deleteJob(this.#db, job.id);
+    } catch {
+      // Left in place, the job runs again once its lease ends; receivers drop repeated activity ids.
+    }
   }
 }

@@ -5,8 +5,14 @@ import type { Database } from '../database.ts';
 const live = sql<boolean>`(expires_at is null or expires_at > now())`;
 const after = (ms: number) => sql<Date>`now() + ${ms} * interval '1 millisecond'`;
 
-export async function getValue(db: Database, key: string): Promise<{ value: unknown } | undefined> {
-  return db.selectFrom('federation_kv').select('value').where('key', '=', key).where(live).executeTakeFirst();
+/** The value, and how long the row has left (null: it never expires), counted by the database's clock. */
+export async function getValue(db: Database, key: string): Promise<{ value: unknown; expires_in_ms: number | null } | undefined> {
+  return db
+    .selectFrom('federation_kv')
+    .select(['value', sql<number | null>`(extract(epoch from expires_at - now()) * 1000)::float8`.as('expires_in_ms')])
+    .where('key', '=', key)
+    .where(live)
+    .executeTakeFirst();
 }
 
 export async function setValue(db: Database, key: string, value: unknown, ttlMs: number | null): Promise<void> {
@@ -63,24 +69,24 @@ export async function insertJobs(db: Database, messages: readonly unknown[], del
 }
 
 /**
- * Takes the next due job for `leaseMs`. SKIP LOCKED lets several workers claim at once without taking the
- * same row; a job whose worker died becomes due again when its lease runs out. Jobs sharing an ordering key
- * run one at a time, oldest first.
+ * Takes up to `count` due jobs for `leaseMs`, oldest first. SKIP LOCKED lets several processes claim at once
+ * without taking the same row; a job whose worker died becomes due again when its lease runs out. Only the
+ * oldest job of an ordering key can be taken, so jobs sharing one run one at a time, in order.
  */
-export async function claimJob(db: Database, leaseMs: number): Promise<{ id: number; message: unknown } | undefined> {
+export async function claimJobs(db: Database, leaseMs: number, count: number): Promise<{ id: number; message: unknown }[]> {
   const result = await sql<{ id: number; message: unknown }>`
     update federation_jobs set locked_until = ${after(leaseMs)}
-    where id = (
+    where id in (
       select j.id from federation_jobs j
       where j.run_at <= now() and (j.locked_until is null or j.locked_until < now())
         and (j.ordering_key is null or not exists (
           select 1 from federation_jobs o where o.ordering_key = j.ordering_key and o.id < j.id))
       order by j.run_at, j.id
-      limit 1
+      limit ${count}
       for update skip locked
     )
     returning id, message`.execute(db);
-  return result.rows[0];
+  return result.rows;
 }
 
 /** Keeps a job claimed while its worker is still on it. */
