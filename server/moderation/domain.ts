@@ -10,7 +10,7 @@ import * as q from './queries.ts';
 /** Instance admins and instance moderators may act in every neighbourhood. */
 export const isInstanceStaff = (viewer: Viewer | null) => viewer?.role === 'admin' || viewer?.role === 'moderator';
 
-export async function canModerate(db: Database, neighbourhood: neighbourhoods.Neighbourhood, viewer: Viewer | null): Promise<boolean> {
+export async function canModerate(db: Database, neighbourhood: Pick<neighbourhoods.Neighbourhood, 'id'>, viewer: Viewer | null): Promise<boolean> {
   if (!viewer) return false;
   return isInstanceStaff(viewer) || (await neighbourhoods.roleIn(db, neighbourhood, viewer)) === 'moderator';
 }

@@ -46,7 +46,7 @@ export async function neighbourhoodById(db: Database, id: number): Promise<Neigh
   return row;
 }
 
-export async function roleIn(db: Database, neighbourhood: Neighbourhood, viewer: Viewer | null) {
+export async function roleIn(db: Database, neighbourhood: Pick<Neighbourhood, 'id'>, viewer: Viewer | null) {
   if (!viewer) return null;
   return (await q.membershipOf(db, neighbourhood.id, viewer.id))?.role ?? null;
 }

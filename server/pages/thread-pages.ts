@@ -63,7 +63,8 @@ const threadPages: FastifyPluginAsync = async (app) => {
 
   async function showThread(request: FastifyRequest, reply: FastifyReply, id: number) {
     const { thread, replies } = await threads.threadWithReplies(app.db, request.viewer, id);
-    const neighbourhood = await neighbourhoods.neighbourhoodById(app.db, thread.neighbourhood_id);
+    // The role and moderator checks need only the neighbourhood's id, which the thread carries.
+    const neighbourhood = { id: thread.neighbourhood_id };
     const [role, likes, canModerate] = await Promise.all([
       neighbourhoods.roleIn(app.db, neighbourhood, request.viewer),
       threads.likesInThread(app.db, request.viewer, id),

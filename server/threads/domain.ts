@@ -230,8 +230,10 @@ export async function deleteAllByAuthor(db: Database, author: Viewer): Promise<v
 }
 
 export async function threadWithReplies(db: Database, viewer: Viewer | null, id: number) {
-  const thread = await readableThread(db, viewer, id);
-  return { thread, replies: inTreeOrder(await q.repliesOf(db, id)) };
+  // The replies load beside the thread, not after it (one round trip less to wait for); they are shown
+  // only once the thread is found readable.
+  const [thread, replies] = await Promise.all([readableThread(db, viewer, id), q.repliesOf(db, id)]);
+  return { thread, replies: inTreeOrder(replies) };
 }
 
 /** Depth-first order with each reply's depth, so a flat list reads as the nested conversation. */
