@@ -1,9 +1,14 @@
 // Starting real server and command-line processes for tests, as an operator would.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
+/** The options `npm start` gives node (heap sizes), so servers here run as they do in production. */
+const startOptions = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } }).scripts.start
+  .split(' ')
+  .filter((word) => word.startsWith('--'));
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -14,7 +19,7 @@ export interface ServerProcess {
 
 /** Starts the server as `npm start` does, with the given environment, and waits until it is listening. */
 export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--max-semi-space-size=16', '--max-old-space-size=384', 'server/main.ts'], {
+  const child = spawn(process.execPath, [...startOptions, 'server/main.ts'], {
     cwd: root,
     env: { PATH: process.env.PATH, HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
