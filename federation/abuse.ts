@@ -30,7 +30,8 @@ export function parseActivity(body: Buffer): Record<string, unknown> | null {
 }
 
 const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : value === undefined || value === null ? [] : [value]);
-const idOf = (value: unknown) => (typeof value === 'string' ? value : typeof value === 'object' && value !== null ? (value as { id?: unknown; href?: unknown }).id ?? (value as { href?: unknown }).href : undefined);
+/** The id a value names: itself when a string, else its `id` (or a link's `href`). */
+export const idOf = (value: unknown) => (typeof value === 'string' ? value : typeof value === 'object' && value !== null ? (value as { id?: unknown; href?: unknown }).id ?? (value as { href?: unknown }).href : undefined);
 
 /** The distinct neighbourhoods of ours (`origin`) an activity and its object address, mention or name as audience. */
 export function neighbourhoodsAddressed(activity: Record<string, unknown>, origin: URL): number {
@@ -51,7 +52,7 @@ export function neighbourhoodsAddressed(activity: Record<string, unknown>, origi
 }
 
 /** The server that signed a request: its key's host. */
-function signerHost(headers: IncomingHttpHeaders): string | null {
+export function signerHost(headers: IncomingHttpHeaders): string | null {
   const keyId = /keyid="([^"]+)"/i.exec(`${headers.signature ?? ''} ${headers['signature-input'] ?? ''}`)?.[1];
   return keyId && URL.canParse(keyId) ? new URL(keyId).host.toLowerCase() : null;
 }
@@ -69,9 +70,8 @@ export class InboxLimits {
     this.#limiters = { post: new WindowLimiter(settings.remotePostsPerHour, 3_600_000), follow: new WindowLimiter(settings.remoteFollowsPerHour, 3_600_000) };
   }
 
-  /** Why this activity is refused before it is read further, or null. */
-  check(headers: IncomingHttpHeaders, body: Buffer): InboxRefusal | null {
-    const activity = parseActivity(body);
+  /** Why this activity (the body as parsed, null when not a JSON object) is refused before it is read further, or null. */
+  check(headers: IncomingHttpHeaders, activity: Record<string, unknown> | null): InboxRefusal | null {
     if (!activity) return null;
     const counted = countedTypes[String(activity.type)];
     if (activity.type === 'Create') {
@@ -97,8 +97,8 @@ export class InboxLimits {
   }
 
   /** Counts an activity once it has been accepted (signature verified), so forged requests use up nobody's allowance. */
-  count(headers: IncomingHttpHeaders, body: Buffer): void {
-    const counted = countedTypes[String(parseActivity(body)?.type)];
+  count(headers: IncomingHttpHeaders, activity: Record<string, unknown> | null): void {
+    const counted = countedTypes[String(activity?.type)];
     const host = signerHost(headers);
     if (counted && host) this.#limiters[counted].hit(host);
   }

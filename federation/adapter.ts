@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import type { Federation } from '@fedify/fedify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isDatabaseUnavailable } from '../server/availability.ts';
-import { type InboxLimits, parseActivity } from './abuse.ts';
+import { idOf, type InboxLimits, parseActivity, signerHost } from './abuse.ts';
 import type { InboxShortcut } from './inbox-shortcut.ts';
 import { maxNesting, nestsDeeperThan } from './nesting.ts';
 import type { InboxGate } from './shedding.ts';
@@ -73,17 +73,13 @@ async function send(reply: FastifyReply, response: Response): Promise<FastifyRep
 }
 
 /** The hosts an incoming activity claims to come from: its signing key's and its actor's. */
-function claimedHosts(headers: FastifyRequest['headers'], body: Buffer): string[] {
+function claimedHosts(headers: FastifyRequest['headers'], activity: Record<string, unknown> | null): string[] {
   const hosts: string[] = [];
-  const keyId = /keyid="([^"]+)"/i.exec(`${headers.signature ?? ''} ${headers['signature-input'] ?? ''}`)?.[1];
-  if (keyId && URL.canParse(keyId)) hosts.push(new URL(keyId).host);
-  try {
-    const actor = (JSON.parse(body.toString('utf8')) as { actor?: unknown }).actor;
-    const id = typeof actor === 'string' ? actor : (actor as { id?: unknown } | null)?.id;
-    if (typeof id === 'string' && URL.canParse(id)) hosts.push(new URL(id).host);
-  } catch {
-    // Not JSON: Fedify refuses it with its own message.
-  }
+  const signer = signerHost(headers);
+  if (signer) hosts.push(signer);
+  // Not JSON (no activity): Fedify refuses it with its own message.
+  const actor = idOf(activity?.actor);
+  if (typeof actor === 'string' && URL.canParse(actor)) hosts.push(new URL(actor).host.toLowerCase());
   // Usually one host twice: each is one database lookup per activity.
   return [...new Set(hosts)];
 }
@@ -102,10 +98,11 @@ export interface FederationHookOptions<T> {
   shortcut?: InboxShortcut;
 }
 
-
 export function federationHook<T>(federation: Federation<T>, options: FederationHookOptions<T>) {
   const handOver = async (request: FastifyRequest, reply: FastifyReply, path: string) => {
     let body: Buffer | null = null;
+    // The body as JSON, parsed once for every check below (null when it is not a JSON object).
+    let activity: Record<string, unknown> | null = null;
     if (request.method === 'POST') {
       try {
         body = await readBody(request, options.bodyLimit);
@@ -118,26 +115,26 @@ export function federationHook<T>(federation: Federation<T>, options: Federation
         request.log.info({ path }, 'activity refused: nested too deeply');
         return reply.status(400).send({ error: 'invalid_activity', message: `An activity may nest at most ${maxNesting} levels deep.` });
       }
+      activity = parseActivity(body);
       const problem = checkSignatureCoverage(request.headers);
       if (problem) {
         request.log.info({ path, reason: problem }, 'activity refused: signature covers too little');
         return reply.status(401).send({ error: 'invalid_signature', message: problem });
       }
-      for (const host of claimedHosts(request.headers, body)) {
+      for (const host of claimedHosts(request.headers, activity)) {
         if (await options.refusesHost(host)) {
           request.log.info({ path, host }, 'activity refused: the server is blocked');
           return reply.status(403).send({ error: 'domain_blocked', message: 'This server does not accept activities from yours.' });
         }
       }
-      const limited = options.limits?.check(request.headers, body);
+      const limited = options.limits?.check(request.headers, activity);
       if (limited) {
-        request.log.warn({ path, host: claimedHosts(request.headers, body)[0], reason: limited.message }, 'activity refused: over a limit');
+        request.log.warn({ path, host: claimedHosts(request.headers, activity)[0], reason: limited.message }, 'activity refused: over a limit');
         return reply.status(limited.status).headers(limited.headers ?? {}).send({ error: limited.error, message: limited.message });
       }
     }
-    const activity = body && options.shortcut ? parseActivity(body) : null;
-    if (body && activity && (await options.shortcut!.admit(path, request.headers, body, activity))) {
-      options.limits?.count(request.headers, body);
+    if (body && activity && (await options.shortcut?.admit(path, request.headers, body, activity))) {
+      options.limits?.count(request.headers, activity);
       return reply.status(202).type('text/plain; charset=utf-8').send('Activity is enqueued.');
     }
     let fellThrough = false;
@@ -161,7 +158,7 @@ export function federationHook<T>(federation: Federation<T>, options: Federation
     }
     // A POST body is already read, so Fedify's answer stands; a GET goes on to the Fastify routes.
     if (fellThrough && request.method !== 'POST') return;
-    if (body && response.ok) options.limits?.count(request.headers, body);
+    if (body && response.ok) options.limits?.count(request.headers, activity);
     return send(reply, response);
   };
 
