@@ -227,16 +227,10 @@ const likeId = (actor: URL, target: { threadId: number } | { replyId: number }) 
   new URL(`${actor.href}#likes/${'threadId' in target ? `threads/${target.threadId}` : `replies/${target.replyId}`}`);
 const followId = (actor: URL, neighbourhoodId: number) => new URL(`${actor.href}#follows/${neighbourhoodId}`);
 
-/** A like as every other path sets it, told to the post's server when the post came from elsewhere. */
-async function like(ctx: Ctx, service: FederationService, viewer: Viewer, target: { threadId: number } | { replyId: number }, liked: boolean) {
-  const { voted_at } = await threads.like(ctx.data.db, viewer, target, liked);
-  await service.liked(viewer, target, voted_at, liked);
-}
-
 async function setLike(ctx: Ctx, service: FederationService, viewer: Viewer, actor: URL, objectId: URL | null, liked: boolean): Promise<URL> {
   const known = await targetOf(ctx, objectId);
   const target = 'thread' in known ? { threadId: known.thread.id } : { replyId: known.reply.id };
-  await like(ctx, service, viewer, target, liked);
+  await service.like(viewer, target, liked);
   return likeId(actor, target);
 }
 
@@ -267,7 +261,7 @@ async function undo(ctx: Ctx, service: FederationService, viewer: Viewer, activi
   const followed = own && /^follows\/(\d+)$/.exec(own);
   if (liked) {
     const id = Number(liked[2]);
-    await like(ctx, service, viewer, liked[1] === 'threads' ? { threadId: id } : { replyId: id }, false);
+    await service.like(viewer, liked[1] === 'threads' ? { threadId: id } : { replyId: id }, false);
   } else if (followed) {
     await follows.unfollow(ctx.data.db, viewer, Number(followed[1]));
   } else if (inner instanceof Like) {

@@ -6,6 +6,7 @@ import type { Viewer } from '../server/accounts/domain.ts';
 import { reportById, type Report } from '../server/moderation/domain.ts';
 import { decideFollowRequest, startFollowing, stopFollowing } from '../server/remote-follows/domain.ts';
 import { actorById } from '../server/remote-actors/domain.ts';
+import * as threads from '../server/threads/domain.ts';
 import type { FederationData } from './actors.ts';
 import { findRemoteActor, newActivityId, recipientOf, sendActivity } from './delivery.ts';
 import { sendLike } from './groups.ts';
@@ -36,6 +37,16 @@ export class FederationService {
   /** A member's own post was written, edited or deleted: their followers elsewhere are told. */
   publishProfilePost(id: number, change: ProfilePostChange) {
     return publishProfilePost(this.context(), id, change);
+  }
+
+  /**
+   * A member likes a post, or takes the like back (`liked` false), as every path here does it: the like is
+   * set, then told to the post's server when the post came from elsewhere. Returns the post's counts.
+   */
+  async like(viewer: Viewer, target: { threadId: number } | { replyId: number }, liked: boolean) {
+    const counts = await threads.like(this.context().data.db, viewer, target, liked);
+    await this.liked(viewer, target, counts.voted_at, liked);
+    return counts;
   }
 
   /**

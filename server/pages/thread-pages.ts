@@ -3,7 +3,6 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ThreadKind } from '../database.ts';
 import { notFound } from '../errors.ts';
 import { requireViewer } from '../http.ts';
-import type { Viewer } from '../accounts/domain.ts';
 import { renderMarkdown } from '../markdown.ts';
 import * as moderation from '../moderation/domain.ts';
 import * as neighbourhoods from '../neighbourhoods/domain.ts';
@@ -156,14 +155,10 @@ const threadPages: FastifyPluginAsync = async (app) => {
     return seeOther(reply, `/threads/${request.params.id}`);
   });
 
-  /** A like set here, told to the post's server when the post came from elsewhere. */
-  const likeAndTell = async (viewer: Viewer, target: { threadId: number } | { replyId: number }, liked: boolean) =>
-    app.federation.liked(viewer, target, (await threads.like(app.db, viewer, target, liked)).voted_at, liked);
-
   const likeBody = formBody({ liked: { type: 'string', enum: ['0', '1'] } }, ['liked']);
 
   app.post<Id & { Body: { liked: '0' | '1' } }>('/threads/:id/like', { schema: { params: idParams, body: likeBody } }, async (request, reply) => {
-    await likeAndTell(requireViewer(request.viewer), { threadId: request.params.id }, request.body.liked === '1');
+    await app.federation.like(requireViewer(request.viewer), { threadId: request.params.id }, request.body.liked === '1');
     return seeOther(reply, `/threads/${request.params.id}`);
   });
 
@@ -226,7 +221,7 @@ const threadPages: FastifyPluginAsync = async (app) => {
 
   app.post<Id & { Body: { liked: '0' | '1' } }>('/replies/:id/like', { schema: { params: idParams, body: likeBody } }, async (request, reply) => {
     const found = await threads.replyById(app.db, request.params.id);
-    await likeAndTell(requireViewer(request.viewer), { replyId: found.id }, request.body.liked === '1');
+    await app.federation.like(requireViewer(request.viewer), { replyId: found.id }, request.body.liked === '1');
     return seeOther(reply, `/threads/${found.thread_id}#reply-${found.id}`);
   });
 

@@ -310,9 +310,7 @@ const threadRoutes: FastifyPluginAsync = async (app) => {
         url: path,
         schema: { summary: liked ? 'Like' : 'Take back a like', params: idParams, response: likeResponse },
         handler: async (request) => {
-          const viewer = requireViewer(request.viewer);
-          const counts = await threads.like(app.db, viewer, target(request.params.id), liked);
-          await app.federation.liked(viewer, target(request.params.id), counts.voted_at, liked);
+          const counts = await app.federation.like(requireViewer(request.viewer), target(request.params.id), liked);
           return { liked, likeCount: counts.like_count };
         },
       });
