@@ -86,9 +86,9 @@ async function severityCovering(db: Database, hostname: string): Promise<Severit
 
 /**
  * The inbox asks about the server of every activity, and every sending job which servers to leave out,
- * while the lists change only when staff change them. A process that watches for changes (a trigger notifies `square_mile_domain_policy`, whoever writes)
- * keeps both lists in memory, reads them again after any change, and stops relying on them while its
- * listening connection is down (it could miss a change).
+ * while the lists change only when staff change them. A process that watches for changes (a trigger
+ * notifies `square_mile_domain_policy`, whoever writes) keeps both lists in memory, reads them again after
+ * any change, and stops relying on them while its listening connection is down (it could miss a change).
  */
 type PolicyLists = Promise<{ blocks: Map<string, Severity>; allows: Set<string> }>;
 interface WatchedPolicy {
