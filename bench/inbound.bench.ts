@@ -39,13 +39,19 @@ try {
   // Signed before the run, so the load generator's signing does not compete with the server for the CPU.
   const requests: RequestSpec[] = Array.from({ length: total }, (_, i) => follow(i));
 
+  /** Sends every request, 32 at once, and measures the web process (and its database) doing so; all must be accepted. */
+  const acceptAll = async (all: RequestSpec[]) => {
+    const memory = sampleMemory(web.child.pid!);
+    const cpu = await measureCpu(web.child.pid!, database.url);
+    const result = await load(web.url, 32, 600, (i) => all[i] ?? null);
+    const used = await cpu.stop();
+    const peak = memory.stop();
+    if (result.statuses['202'] !== all.length) throw new Error(`not every activity was accepted: ${JSON.stringify(result.statuses)}`);
+    return { result, used, peak };
+  };
+
   const commitsBefore = await databaseCommits(database.url);
-  const memory = sampleMemory(web.child.pid!);
-  const cpu = await measureCpu(web.child.pid!, database.url);
-  const result = await load(web.url, 32, 600, (i) => requests[i] ?? null);
-  const used = await cpu.stop();
-  const peak = memory.stop();
-  if (result.statuses['202'] !== total) throw new Error(`not every activity was accepted: ${JSON.stringify(result.statuses)}`);
+  const { result, used, peak } = await acceptAll(requests);
   console.log(`inbound: ${total} signed Follows from ${actors} remote actors at the shared inbox, 32 at once (PostgreSQL)`);
   report({ name: 'inbound: activities accepted', value: result.perSecond, unit: '/s', note: `p99 ${result.latency.p99.toFixed(1)} ms, median ${result.latency.median.toFixed(1)} ms` });
   report({ name: 'inbound: accepted per CPU-second (server + database)', value: total / used, unit: '/CPU-s', target: '≥ 1,000', limit: 'limit: RSA-2048 verify, cached key' });
@@ -56,11 +62,7 @@ try {
 
   // The same at the neighbourhood's own inbox: Fedify's full path (JSON-LD, key from its cache), for comparison.
   const full = Math.max(200, Math.round(total / 4));
-  const personal: RequestSpec[] = Array.from({ length: full }, (_, i) => follow(i, '/neighbourhoods/bench/inbox'));
-  const fullCpu = await measureCpu(web.child.pid!, database.url);
-  const fullResult = await load(web.url, 32, 600, (i) => personal[i] ?? null);
-  const fullUsed = await fullCpu.stop();
-  if (fullResult.statuses['202'] !== full) throw new Error(`not every activity was accepted: ${JSON.stringify(fullResult.statuses)}`);
+  const { result: fullResult, used: fullUsed } = await acceptAll(Array.from({ length: full }, (_, i) => follow(i, '/neighbourhoods/bench/inbox')));
   report({ name: 'inbound: accepted per CPU-second at a personal inbox (Fedify\'s full path)', value: full / fullUsed, unit: '/CPU-s', note: `p99 ${fullResult.latency.p99.toFixed(1)} ms, ${full} activities` });
   const commitsAccepted = await databaseCommits(database.url);
   const handled = total + full;
