@@ -1,6 +1,6 @@
 // The federation plugin: Fedify on our database (key–value rows and the durable job queue), mounted in
 // front of the Fastify routes, with its queue workers started and stopped with the app.
-import { createExponentialBackoffPolicy, createFederation, type Federation } from '@fedify/fedify';
+import { createExponentialBackoffPolicy, createFederation } from '@fedify/fedify';
 import type { UnverifiedActivityReason } from '@fedify/fedify';
 import { Delete } from '@fedify/vocab';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
@@ -15,6 +15,7 @@ import { federationHook } from './adapter.ts';
 import { type FederationData, registerActors } from './actors.ts';
 import { InboxLimits } from './abuse.ts';
 import { fetchLimits } from './delivery.ts';
+import { DeliveryShortcut } from './delivery-shortcut.ts';
 import { contextLoader, documentLoader } from './fetching.ts';
 import { announceChange, groupHandlers, registerPosts } from './groups.ts';
 import { type InboxHandler, inboxHandlers } from './inbox.ts';
@@ -42,8 +43,10 @@ function describe(reason: UnverifiedActivityReason): string {
 /** Delivery gives up on every client error except 429 (too many requests), which is retried later. */
 const permanentFailures = Array.from({ length: 100 }, (_, i) => 400 + i).filter((status) => status !== 429);
 
-export function createInstanceFederation(db: Database, config: Config, log: FastifyBaseLogger, health?: DatabaseHealth): { federation: Federation<FederationData>; queue: DatabaseJobQueue; kv: DatabaseKvStore } {
+export function createInstanceFederation(db: Database, config: Config, log: FastifyBaseLogger, health?: DatabaseHealth) {
   const kv = new DatabaseKvStore(db);
+  const limits = fetchLimits({ db, config, log });
+  const deliveries = new DeliveryShortcut({ kv, limits, log });
   const queue = new DatabaseJobQueue(db, {
     leaseMs: config.queueLeaseSeconds * 1000,
     pollMs: config.queuePollMs,
@@ -51,8 +54,8 @@ export function createInstanceFederation(db: Database, config: Config, log: Fast
     // Node's fetch gives up on a silent server after five minutes; past that the job is let go.
     longestJobMs: 6 * 60_000,
     ...(health && { health }),
+    sendFirst: deliveries.deliver,
   });
-  const limits = fetchLimits({ db, config, log });
   // Fedify asks for a loader with every context it makes (every request, every job): build them once.
   const loadDocument = documentLoader(limits);
   const loadContext = contextLoader(limits, kv);
@@ -109,12 +112,12 @@ export function createInstanceFederation(db: Database, config: Config, log: Fast
       for (const handle of handles) await handle(ctx, activity);
     });
   }
-  return { federation, queue, kv };
+  return { federation, queue, kv, deliveries };
 }
 
 export default fp(async function federationPlugin(app: FastifyInstance) {
   const { db, config } = app;
-  const { federation, kv, queue } = createInstanceFederation(db, config, app.log, app.databaseHealth);
+  const { federation, kv, queue, deliveries } = createInstanceFederation(db, config, app.log, app.databaseHealth);
   const contextData = (): FederationData => ({ db, config, log: app.log });
   app.decorate('federation', new FederationService(federation, contextData));
 
@@ -175,5 +178,6 @@ export default fp(async function federationPlugin(app: FastifyInstance) {
     stop.abort();
     // Jobs in hand finish (or time out); anything left runs again after a restart.
     await workers.catch(() => {});
+    deliveries.close();
   });
 });

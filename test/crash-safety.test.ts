@@ -35,7 +35,7 @@ t.test('SIGKILL during a burst of posts and deliveries', async (t) => {
     let body = '';
     req.on('data', (chunk) => (body += chunk));
     req.on('end', () => setTimeout(() => {
-      remote.received.push({ path: req.url!, headers: req.headers, body: JSON.parse(body) });
+      remote.record(req, body);
       res.writeHead(202).end();
     }, 300));
   };

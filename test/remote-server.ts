@@ -20,6 +20,8 @@ export interface Delivery {
   path: string;
   headers: IncomingMessage['headers'];
   body: any;
+  /** The body as sent, for checking its signature. */
+  text: string;
 }
 
 export class RemoteServer {
@@ -50,7 +52,7 @@ export class RemoteServer {
       let body = '';
       req.on('data', (chunk) => (body += chunk));
       req.on('end', () => {
-        this.received.push({ path, headers: req.headers, body: JSON.parse(body) });
+        this.record(req, body);
         res.writeHead(202).end();
       });
       return;
@@ -98,6 +100,11 @@ export class RemoteServer {
 
   serve(path: string, document: unknown) {
     this.#documents.set(path, document);
+  }
+
+  /** Records a POST as received; custom inbox routes call it before answering in their own way. */
+  record(req: IncomingMessage, text: string) {
+    this.received.push({ path: (req.url ?? '/').split('?')[0]!, headers: req.headers, body: JSON.parse(text), text });
   }
 
   activityId = () => `${this.origin}/activities/${randomUUID()}`;

@@ -1,5 +1,6 @@
 // Fedify's storage, kept in our database: a key–value store (caches, idempotence, circuit state) and a
 // durable job queue (fan-out and deliveries) that survives restarts and may be drained by many processes.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { KvKey, KvStore, KvStoreListEntry, KvStoreSetOptions, MessageQueue, MessageQueueDepth, MessageQueueEnqueueOptions, MessageQueueListenOptions } from '@fedify/fedify';
 import type { Database } from '../database.ts';
 import * as q from './queries.ts';
@@ -158,9 +159,17 @@ export interface JobQueueOptions {
   workers: number;
   /** Told of connection failures; while it says the database is down, workers wait instead of claiming. */
   health?: { readonly down: boolean; note(error: unknown): boolean };
+  /**
+   * Offered the messages that a running job queues (a fan-out's deliveries), before they are stored; gives
+   * back those still to be stored. Messages queued outside a job (by a web request) are only stored, so
+   * no request waits on another server.
+   */
+  sendFirst?: (messages: readonly unknown[]) => Promise<unknown[]>;
 }
 
 const shutdownGraceMs = 5000;
+/** Set while a job's handler runs, so what it queues can be offered to `sendFirst`. */
+const insideJob = new AsyncLocalStorage<true>();
 
 /** Runs the handler; 'done' when it settles (Fedify schedules its own retries on failure), 'abandoned' otherwise. */
 function settleWithin(handler: (message: any) => Promise<void> | void, message: unknown, ms: number, signal: AbortSignal | undefined) {
@@ -203,6 +212,8 @@ export class DatabaseJobQueue implements MessageQueue {
 
   enqueueMany = async (messages: readonly unknown[], options?: MessageQueueEnqueueOptions): Promise<void> => {
     const delay = milliseconds(options) ?? 0;
+    const { sendFirst } = this.#options;
+    if (sendFirst && delay === 0 && insideJob.getStore()) messages = await sendFirst(messages);
     await q.insertJobs(this.#db, messages, delay, options?.orderingKey ?? null);
     // A worker in this process need not wait for its next poll.
     if (delay === 0) for (const wake of this.#wakers) wake();
@@ -270,7 +281,7 @@ export class DatabaseJobQueue implements MessageQueue {
     // A job that runs too long, or is still running when we stop, is let go: it stays in the table and,
     // once its lease runs out, another worker takes it.
     const renewal = setInterval(() => void q.extendLease(this.#db, job.id, this.#options.leaseMs).catch(() => {}), this.#options.leaseMs / 3);
-    const outcome = await settleWithin(handler, job.message, this.#options.longestJobMs, signal);
+    const outcome = await insideJob.run(true, () => settleWithin(handler, job.message, this.#options.longestJobMs, signal));
     clearInterval(renewal);
     if (outcome === 'abandoned') return;
     try {
