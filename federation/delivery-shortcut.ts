@@ -33,6 +33,8 @@ const specs: Spec[] = ['rfc9421', 'draft-cavage-http-signatures-12'];
 const specPrefix = ['_fedify', 'httpMessageSignaturesSpec'] as const;
 const circuitPrefix = ['_fedify', 'circuit'] as const;
 const maxKeys = 1000;
+/** An inbox's answer to an accepted delivery is read this far at most. */
+const answerBytesAtMost = 64 * 1024;
 /** Deliveries of one job in flight at once: enough to hide round trips, few enough to stay fair to others. */
 const inFlightAtMost = 16;
 const rfc9421Components = '("@method" "@target-uri" "@authority" "host" "date" "content-digest")';
@@ -99,11 +101,12 @@ export class DeliveryShortcut {
       // that is refused; the one it accepts is remembered where Fedify keeps it.
       const known = remembered === 'rfc9421' || remembered === 'draft-cavage-http-signatures-12';
       for (const spec of known ? [remembered] : specs) {
-        const headers = await this.#signedHeaders(spec, inbox, pair, made.sha256, message.headers);
+        const headers = await this.#signedHeaders(spec, inbox, pair, made.sha256, message.headers ?? {});
         headers['content-length'] = String(made.body.length);
         const { status, challenged } = await this.#post(inbox, agent, headers, made.body);
         if (status >= 200 && status < 300) {
-          if (!known) await kv.set(specKey, spec);
+          // Delivered either way: a spec not remembered is only asked for again next time.
+          if (!known) await kv.set(specKey, spec).catch(() => {});
           return true;
         }
         log.debug({ inbox: inbox.href, activity: message.activityId, status, spec }, 'delivery not taken');
@@ -169,10 +172,19 @@ export class DeliveryShortcut {
     const send = inbox.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
       const request = send(inbox, { method: 'POST', agent, headers, signal: AbortSignal.timeout(this.#options.limits.timeoutMs) }, (response) => {
-        // The answer's body is not needed; reading it to the end keeps the connection for the next one.
-        response.resume();
+        const status = response.statusCode ?? 0;
         response.on('error', () => {});
-        resolve({ status: response.statusCode ?? 0, challenged: 'accept-signature' in response.headers });
+        // An accepted delivery's answer is read to the end, so the connection serves the next one, unless it
+        // is long; an error's answer is not read at all (Fedify reads it when it tries again).
+        if (status < 200 || status >= 300) response.destroy();
+        else {
+          let length = 0;
+          response.on('data', (chunk: Buffer) => {
+            length += chunk.length;
+            if (length > answerBytesAtMost) response.destroy();
+          });
+        }
+        resolve({ status, challenged: 'accept-signature' in response.headers });
       });
       request.on('error', reject);
       request.end(body);
