@@ -188,10 +188,12 @@ export async function listThreads(
   await neighbourhoods.requireReader(db, neighbourhood, viewer, 'That neighbourhood’s threads');
   if (filter.after && typeof filter.after.sort !== 'string') throw badRequest('That cursor belongs to a different listing.', 'invalid_cursor');
   const after = filter.after && { at: new Date(filter.after.sort), id: filter.after.id };
-  const rows = await q.listThreads(db, { neighbourhoodId: neighbourhood.id, kind: filter.kind, limit: filter.limit, after });
+  // Pinned threads head the first page, read beside it; the cursor pages through the rest by activity.
+  const [rows, pinned] = await Promise.all([
+    q.listThreads(db, { neighbourhoodId: neighbourhood.id, kind: filter.kind, limit: filter.limit, after }),
+    after ? [] : q.listThreads(db, { neighbourhoodId: neighbourhood.id, kind: filter.kind, limit: 50, pinned: true }),
+  ]);
   const last = rows.length === filter.limit ? rows[rows.length - 1] : undefined;
-  // Pinned threads head the first page; the cursor pages through the rest by activity.
-  const pinned = after ? [] : await q.listThreads(db, { neighbourhoodId: neighbourhood.id, kind: filter.kind, limit: 50, pinned: true });
   return { rows: [...pinned, ...rows], next: last && { sort: last.last_activity_at.toISOString(), id: last.id } };
 }
 
