@@ -21,7 +21,7 @@ interface OutboxMessage {
   activityId?: string;
   inbox: string;
   attempt: number;
-  headers: Record<string, string>;
+  headers?: Record<string, string>;
   orderingKey?: string;
   circuitHeld?: boolean;
 }
@@ -124,8 +124,10 @@ export class DeliveryShortcut {
     const key = this.#key(pair);
     const now = new Date();
     const date = now.toUTCString();
+    // Fedify's extra headers (a Collection-Synchronization) in lower case, as the draft-cavage text names them.
+    const lowered = Object.fromEntries(Object.entries(extra).map(([name, value]) => [name.toLowerCase(), value]));
     const headers: Record<string, string> = {
-      ...extra,
+      ...lowered,
       host: inbox.host,
       date,
       'content-type': 'application/activity+json',
@@ -148,9 +150,8 @@ export class DeliveryShortcut {
       return headers;
     }
     headers.digest = `SHA-256=${sha256}`;
-    const signedNames = ['host', 'date', 'digest', 'content-type', ...Object.keys(extra).map((name) => name.toLowerCase())];
-    const lowered = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
-    const base = [`(request-target): post ${inbox.pathname}${inbox.search}`, ...signedNames.map((name) => `${name}: ${lowered[name]!.trim()}`)].join('\n');
+    const signedNames = ['host', 'date', 'digest', 'content-type', ...Object.keys(lowered)];
+    const base = [`(request-target): post ${inbox.pathname}${inbox.search}`, ...signedNames.map((name) => `${name}: ${headers[name]!.trim()}`)].join('\n');
     headers.signature = `keyId="${pair.keyId}",algorithm="rsa-sha256",headers="(request-target) ${signedNames.join(' ')}",signature="${await signed(base, key)}"`;
     return headers;
   }
