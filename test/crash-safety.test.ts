@@ -31,16 +31,9 @@ t.test('SIGKILL during a burst of posts and deliveries', async (t) => {
   const followers = await Promise.all(Array.from({ length: 10 }, (_, i) => remote.actor(`neighbour${i}`)));
   const followed = await Promise.all(Array.from({ length: 10 }, (_, i) => remote.actor(`friend${i}`)));
   // The remote side is slow to take deliveries, so some are in flight when the sender dies.
-  const slowInbox = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
-    let body = '';
-    req.on('data', (chunk) => (body += chunk));
-    req.on('end', () => setTimeout(() => {
-      remote.record(req, body);
-      res.writeHead(202).end();
-    }, 300));
-  };
-  for (const actor of [...followers, ...followed]) remote.routes.set(`${new URL(actor.id).pathname}/inbox`, slowInbox);
-  remote.routes.set('/inbox', slowInbox);
+  const slowly = () => new Promise<number>((resolve) => setTimeout(() => resolve(202), 300));
+  for (const actor of [...followers, ...followed]) remote.inbox(`${new URL(actor.id).pathname}/inbox`, slowly);
+  remote.inbox('/inbox', slowly);
   const objectOf = (body: any) => (typeof body.object === 'string' ? body.object : body.object?.id);
 
   // The burst: loops of threads and replies, Follows of the neighbourhood coming in and Follows from sam going

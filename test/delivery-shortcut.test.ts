@@ -3,7 +3,6 @@
 // make are sent at once, never stored, and their signatures verify with Fedify's own verifier, in RFC 9421
 // and, for a server that refuses RFC 9421, in draft-cavage. A delivery that fails is stored as Fedify queued it and delivered by Fedify later; a
 // server with failures on record is left to Fedify; deliveries queued by a web request are only stored.
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { verifyRequest } from '@fedify/fedify';
 import { getDocumentLoader } from '@fedify/vocab-runtime';
 import { sql } from 'kysely';
@@ -44,24 +43,9 @@ eachDatabase('delivery shortcut', async (t, database) => {
   // signatures, as Mastodon did before 4.5, so Fedify falls back to draft-cavage there and remembers it.
   const remotes = await Promise.all(Array.from({ length: 5 }, () => RemoteServer.start(t)));
   const [, , , failing, cavageOnly] = remotes as [RemoteServer, RemoteServer, RemoteServer, RemoteServer, RemoteServer];
-  cavageOnly.routes.set('/inbox', (req: IncomingMessage, res: ServerResponse) => {
-    let text = '';
-    req.on('data', (chunk) => (text += chunk));
-    req.on('end', () => {
-      if (req.headers['signature-input']) return res.writeHead(401).end();
-      cavageOnly.record(req, text);
-      res.writeHead(202).end();
-    });
-  });
+  cavageOnly.inbox('/inbox', (req) => (req.headers['signature-input'] ? 401 : 202));
   let failingStatus = 202;
-  failing.routes.set('/inbox', (req: IncomingMessage, res: ServerResponse) => {
-    let text = '';
-    req.on('data', (chunk) => (text += chunk));
-    req.on('end', () => {
-      if (failingStatus < 300) failing.record(req, text);
-      res.writeHead(failingStatus).end();
-    });
-  });
+  failing.inbox('/inbox', () => failingStatus);
   const followers = await Promise.all(remotes.map((remote) => remote.actor('neighbour')));
   for (const [i, follower] of followers.entries()) {
     const status = (await postSigned(`${a.url}/inbox`, { '@context': AS, id: remotes[i]!.activityId(), type: 'Follow', actor: follower.id, object: group }, follower)).status;

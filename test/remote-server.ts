@@ -102,9 +102,22 @@ export class RemoteServer {
     this.#documents.set(path, document);
   }
 
-  /** Records a POST as received; custom inbox routes call it before answering in their own way. */
+  /** Records a POST as received. */
   record(req: IncomingMessage, text: string) {
     this.received.push({ path: (req.url ?? '/').split('?')[0]!, headers: req.headers, body: JSON.parse(text), text });
+  }
+
+  /** An inbox at `path` that answers each POST with the status `answer` gives (after any wait), recording those it accepts. */
+  inbox(path: string, answer: (req: IncomingMessage) => number | Promise<number>) {
+    this.routes.set(path, (req, res) => {
+      let text = '';
+      req.on('data', (chunk) => (text += chunk));
+      req.on('end', async () => {
+        const status = await answer(req);
+        if (status >= 200 && status < 300) this.record(req, text);
+        res.writeHead(status).end();
+      });
+    });
   }
 
   activityId = () => `${this.origin}/activities/${randomUUID()}`;
