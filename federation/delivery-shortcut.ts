@@ -2,15 +2,18 @@
 // Accept of a Follow): each is sent at once from the job, signed with a key object kept in memory, with
 // the body and its digest made once per activity, over kept-alive connections. Only what it could not
 // deliver is stored, as the job Fedify queued, for Fedify's own delivery with its retries, backoff and
-// circuit breaker. It takes a delivery only when Fedify would send it the same way: a first attempt, to a
-// server with no failures on record, signed in the spec that server accepts (learnt as Fedify learns it,
-// and shared with it). So a delivery that succeeds the first time never touches the database, and
-// anything unusual is still Fedify's.
+// circuit breaker; what it tried and failed is due only after the retry policy's first delay (or the
+// server's Retry-After), as Fedify's own retry would be, rather than tried again at once. It takes a
+// delivery only when Fedify would send it the same way: a first attempt, to a server with no failures on
+// record, signed in the spec that server accepts (learnt as Fedify learns it, and shared with it). So a
+// delivery that succeeds the first time never touches the database, and anything unusual is still Fedify's.
 import { createHash, createPrivateKey, type JsonWebKey, type KeyObject, sign } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { KvStore } from '@fedify/fedify';
+import type { KvStore, RetryPolicy } from '@fedify/fedify';
+import { Temporal } from '@js-temporal/polyfill';
 import type { FastifyBaseLogger } from 'fastify';
+import type { SentFirst } from '../server/queue/domain.ts';
 import { checkAddress, type FetchLimits } from './fetching.ts';
 
 /** The part of Fedify's queued outbox message that this path reads. */
@@ -49,6 +52,17 @@ export interface DeliveryShortcutOptions {
   kv: KvStore;
   limits: Pick<FetchLimits, 'allowPrivateAddresses' | 'timeoutMs' | 'userAgent'>;
   log: FastifyBaseLogger;
+  /** Fedify's outbox retry policy: a failed delivery is due again after its first delay. */
+  retryPolicy: RetryPolicy;
+}
+
+/** Delivered; not taken by this path (Fedify's at once); or tried and failed, with the wait the server asked for. */
+type Outcome = 'delivered' | 'untaken' | { retryAfterMs: number };
+interface Answer {
+  status: number;
+  /** The inbox asked for another signature (Accept-Signature). */
+  challenged: boolean;
+  retryAfter?: string;
 }
 
 export class DeliveryShortcut {
@@ -60,37 +74,58 @@ export class DeliveryShortcut {
     this.#options = options;
   }
 
-  /** Delivers what it can of `messages` now; gives back the rest, unchanged, to be queued. */
-  deliver = async (messages: readonly unknown[]): Promise<unknown[]> => {
-    const left: unknown[] = [];
+  /**
+   * Delivers what it can of `messages` now; gives back, unchanged, those it did not take, to be queued as
+   * they are, and those it tried and failed, to be queued for later.
+   */
+  deliver = async (messages: readonly unknown[]): Promise<SentFirst> => {
+    const untaken: unknown[] = [];
+    const failed = new Map<number, unknown[]>();
+    // One draw of the policy's jitter for the whole batch, so its failures are stored together.
+    const retryMs = this.#options.retryPolicy({ attempts: 0, elapsedTime: Temporal.Duration.from({ seconds: 0 }) })?.total('millisecond') ?? 0;
     const bodies = new WeakMap<object, { body: Buffer; sha256: string }>();
     let next = 0;
     const work = async () => {
       while (next < messages.length) {
         const message = messages[next++];
-        if (!isFirstAttempt(message) || !(await this.#send(message, bodies))) left.push(message);
+        const outcome = isFirstAttempt(message) ? await this.#send(message, bodies) : 'untaken';
+        if (outcome === 'untaken') untaken.push(message);
+        else if (outcome !== 'delivered') {
+          const delayMs = Math.round(Math.max(retryMs, outcome.retryAfterMs));
+          failed.set(delayMs, [...(failed.get(delayMs) ?? []), message]);
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(inFlightAtMost, messages.length) }, work));
-    return left;
+    return { untaken, later: [...failed].map(([delayMs, later]) => ({ delayMs, messages: later })) };
   };
 
   close() {
     for (const agent of Object.values(this.#agents)) agent.destroy();
   }
 
-  /** True once the inbox answered 2xx; false for anything this path does not take or that went wrong. */
-  async #send(message: OutboxMessage, bodies: WeakMap<object, { body: Buffer; sha256: string }>): Promise<boolean> {
+  /**
+   * Delivered once the inbox answered 2xx. Untaken: what this path does not send, and what Fedify should
+   * follow up at once (a redirect, a signature challenge). Anything else is a failure to try again later.
+   */
+  async #send(message: OutboxMessage, bodies: WeakMap<object, { body: Buffer; sha256: string }>): Promise<Outcome> {
     const { kv, limits, log } = this.#options;
     const pair = message.keys.find((candidate) => candidate.privateKey?.kty === 'RSA');
     const inbox = URL.canParse(message.inbox) ? new URL(message.inbox) : undefined;
     const agent = inbox && this.#agents[inbox.protocol];
-    if (!pair || !inbox || !agent) return false;
+    if (!pair || !inbox || !agent) return 'untaken';
+    const specKey = [...specPrefix, inbox.origin] as const;
+    let remembered: Spec | undefined;
     try {
-      const specKey = [...specPrefix, inbox.origin] as const;
-      const [remembered, circuit] = await Promise.all([kv.get<Spec>(specKey), kv.get([...circuitPrefix, inbox.host])]);
-      if (circuit !== undefined) return false;
+      const [spec, circuit] = await Promise.all([kv.get<Spec>(specKey), kv.get([...circuitPrefix, inbox.host])]);
+      if (circuit !== undefined) return 'untaken';
+      // A refused address is Fedify's to refuse and report.
       await checkAddress(inbox.href, limits.allowPrivateAddresses);
+      remembered = spec;
+    } catch {
+      return 'untaken';
+    }
+    try {
       let made = bodies.get(message.activity);
       if (!made) {
         const body = Buffer.from(JSON.stringify(message.activity));
@@ -100,23 +135,26 @@ export class DeliveryShortcut {
       // A server whose spec is not known yet is asked as Fedify asks it: RFC 9421 first, draft-cavage if
       // that is refused; the one it accepts is remembered where Fedify keeps it.
       const known = remembered === 'rfc9421' || remembered === 'draft-cavage-http-signatures-12';
-      for (const spec of known ? [remembered] : specs) {
+      let answer: Answer | undefined;
+      for (const spec of known ? [remembered!] : specs) {
         const headers = await this.#signedHeaders(spec, inbox, pair, made.sha256, message.headers ?? {});
         headers['content-length'] = String(made.body.length);
-        const { status, challenged } = await this.#post(inbox, agent, headers, made.body);
-        if (status >= 200 && status < 300) {
+        answer = await this.#post(inbox, agent, headers, made.body);
+        if (answer.status >= 200 && answer.status < 300) {
           // Delivered either way: a spec not remembered is only asked for again next time.
           if (!known) await kv.set(specKey, spec).catch(() => {});
-          return true;
+          return 'delivered';
         }
-        log.debug({ inbox: inbox.href, activity: message.activityId, status, spec }, 'delivery not taken');
-        // Fedify answers a signature challenge (Accept-Signature); other failures are its to retry.
-        if (known || status < 400 || challenged) break;
+        log.debug({ inbox: inbox.href, activity: message.activityId, status: answer.status, spec }, 'delivery not taken');
+        if (known || answer.status < 400 || answer.challenged) break;
       }
+      // Fedify follows a redirect and answers a signature challenge (Accept-Signature) at once.
+      if (!answer || answer.status < 400 || answer.challenged) return 'untaken';
+      return { retryAfterMs: answer.status === 429 || answer.status === 503 ? retryAfterMs(answer.retryAfter) : 0 };
     } catch (error) {
       log.debug({ inbox: inbox.href, activity: message.activityId, err: error }, 'delivery not taken');
+      return { retryAfterMs: 0 };
     }
-    return false;
   }
 
   /** The request's headers, signed as Fedify signs them in `spec` (see its `signRequest`). */
@@ -169,7 +207,7 @@ export class DeliveryShortcut {
   }
 
   /** POSTs the body without following redirects (Fedify does, checking each hop); resolves with the status. */
-  #post(inbox: URL, agent: HttpAgent, headers: Record<string, string>, body: Buffer): Promise<{ status: number; challenged: boolean }> {
+  #post(inbox: URL, agent: HttpAgent, headers: Record<string, string>, body: Buffer): Promise<Answer> {
     const send = inbox.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
       const request = send(inbox, { method: 'POST', agent, headers, signal: AbortSignal.timeout(this.#options.limits.timeoutMs) }, (response) => {
@@ -185,12 +223,19 @@ export class DeliveryShortcut {
             if (length > answerBytesAtMost) response.destroy();
           });
         }
-        resolve({ status, challenged: 'accept-signature' in response.headers });
+        resolve({ status, challenged: 'accept-signature' in response.headers, retryAfter: response.headers['retry-after'] });
       });
       request.on('error', reject);
       request.end(body);
     });
   }
+}
+
+/** A Retry-After header (seconds, or an HTTP date) as milliseconds from now, at most half a day; 0 if absent or unreadable. */
+function retryAfterMs(value: string | undefined): number {
+  if (!value) return 0;
+  const at = /^\d+$/.test(value.trim()) ? Date.now() + Number(value.trim()) * 1000 : Date.parse(value);
+  return Number.isNaN(at) ? 0 : Math.min(Math.max(0, at - Date.now()), 12 * 3600_000);
 }
 
 /** RSA-SHA256 in libuv's thread pool, off the event loop, as base64. */

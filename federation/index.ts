@@ -46,7 +46,9 @@ const permanentFailures = Array.from({ length: 100 }, (_, i) => 400 + i).filter(
 export function createInstanceFederation(db: Database, config: Config, log: FastifyBaseLogger, health?: DatabaseHealth) {
   const kv = new DatabaseKvStore(db);
   const limits = fetchLimits({ db, config, log });
-  const deliveries = new DeliveryShortcut({ kv, limits, log });
+  // Exponential backoff with jitter from one second up to half a day; Retry-After on 429/503 wins.
+  const outboxRetryPolicy = createExponentialBackoffPolicy({ initialDelay: { seconds: 1 }, maxDelay: { hours: 12 }, maxAttempts: 12 });
+  const deliveries = new DeliveryShortcut({ kv, limits, log, retryPolicy: outboxRetryPolicy });
   const queue = new DatabaseJobQueue(db, {
     leaseMs: config.queueLeaseSeconds * 1000,
     pollMs: config.queuePollMs,
@@ -69,8 +71,7 @@ export function createInstanceFederation(db: Database, config: Config, log: Fast
     authenticatedDocumentLoaderFactory: (identity) => documentLoader(limits, identity),
     signatureTimeWindow: { seconds: config.signatureWindowSeconds },
     permanentFailureStatusCodes: permanentFailures,
-    // Exponential backoff with jitter from one second up to half a day; Retry-After on 429/503 wins.
-    outboxRetryPolicy: createExponentialBackoffPolicy({ initialDelay: { seconds: 1 }, maxDelay: { hours: 12 }, maxAttempts: 12 }),
+    outboxRetryPolicy,
     inboxRetryPolicy: createExponentialBackoffPolicy({ maxAttempts: 5 }),
     onOutboxError: (error, activity) => log.warn({ err: error, activity: activity?.id?.href }, 'delivery failed'),
     // After some failures within 10 minutes a server is unreachable: its deliveries wait, and one probe

@@ -1,8 +1,10 @@
 // The short path for deliveries (federation/delivery-shortcut.ts). A neighbourhood with followers on five
 // servers accepts their Follows and announces new threads through a fan-out job: the deliveries these jobs
 // make are sent at once, never stored, and their signatures verify with Fedify's own verifier, in RFC 9421
-// and, for a server that refuses RFC 9421, in draft-cavage. A delivery that fails is stored as Fedify queued it and delivered by Fedify later; a
-// server with failures on record is left to Fedify; deliveries queued by a web request are only stored.
+// and, for a server that refuses RFC 9421, in draft-cavage. A delivery that fails is stored as Fedify
+// queued it, due after the retry policy's first delay (or as long as a 429's Retry-After asks), and
+// delivered by Fedify then; a server with failures on record is left to Fedify; deliveries queued by a
+// web request are only stored.
 import { verifyRequest } from '@fedify/fedify';
 import { getDocumentLoader } from '@fedify/vocab-runtime';
 import { sql } from 'kysely';
@@ -28,24 +30,29 @@ eachDatabase('delivery shortcut', async (t, database) => {
   await robin.post('/api/neighbourhoods', { handle: 'park-road', name: 'Park Road', locality: { placeName: 'Walkley' } });
   const group = `${a.url}/neighbourhoods/park-road`;
   // Every delivery stored as a job is noted, so a test can tell which were sent without being stored.
-  await sql`create table stored_deliveries (inbox text, type text)`.execute(database.db);
+  await sql`create table stored_deliveries (inbox text, type text, due_in_ms double precision)`.execute(database.db);
   await sql`create function note_delivery() returns trigger language plpgsql as $$
     begin
       if new.message->>'type' = 'outbox' then
-        insert into stored_deliveries values (new.message->>'inbox', new.message->>'activityType');
+        insert into stored_deliveries values (new.message->>'inbox', new.message->>'activityType', extract(epoch from new.run_at - now()) * 1000);
       end if;
       return new;
     end $$`.execute(database.db);
   await sql`create trigger note_delivery after insert on federation_jobs for each row execute function note_delivery()`.execute(database.db);
-  const stored = async (type: string) => (await sql<{ inbox: string }>`select inbox from stored_deliveries where type = ${`${AS}#${type}`}`.execute(database.db)).rows.map((row) => row.inbox);
+  const storedRows = async (type: string) => (await sql<{ inbox: string; due_in_ms: number }>`select inbox, due_in_ms from stored_deliveries where type = ${`${AS}#${type}`}`.execute(database.db)).rows;
+  const stored = async (type: string) => (await storedRows(type)).map((row) => row.inbox);
 
   // Five servers (a fan-out takes five inboxes or more), one follower on each. The last refuses RFC 9421
   // signatures, as Mastodon did before 4.5, so Fedify falls back to draft-cavage there and remembers it.
   const remotes = await Promise.all(Array.from({ length: 5 }, () => RemoteServer.start(t)));
   const [, , , failing, cavageOnly] = remotes as [RemoteServer, RemoteServer, RemoteServer, RemoteServer, RemoteServer];
   cavageOnly.inbox('/inbox', (req) => (req.headers['signature-input'] ? 401 : 202));
-  let failingStatus = 202;
-  failing.inbox('/inbox', () => failingStatus);
+  let failingAnswer: number | { status: number; headers: Record<string, string> } = 202;
+  let failingAsked = 0;
+  failing.inbox('/inbox', () => {
+    failingAsked++;
+    return failingAnswer;
+  });
   const followers = await Promise.all(remotes.map((remote) => remote.actor('neighbour')));
   for (const [i, follower] of followers.entries()) {
     const status = (await postSigned(`${a.url}/inbox`, { '@context': AS, id: remotes[i]!.activityId(), type: 'Follow', actor: follower.id, object: group }, follower)).status;
@@ -82,16 +89,35 @@ eachDatabase('delivery shortcut', async (t, database) => {
     }
   });
 
-  await t.test('a delivery that fails is stored as Fedify queued it, and Fedify delivers it later', async (t) => {
+  await t.test('a delivery that fails is stored as Fedify queued it, due after the first retry delay, and Fedify delivers it then', async (t) => {
     await sql`delete from stored_deliveries`.execute(database.db);
-    failingStatus = 503;
+    failingAnswer = 503;
     await newThread('Bulb swap at the hall');
     await eventually(() => remotes.filter((remote) => remote !== failing).every((remote) => announcesOf(remote, 'Bulb swap at the hall').length >= 1), 10_000, 'delivered to the others');
     await eventually(async () => (await stored('Announce')).length >= 1, 10_000, 'the failed delivery stored');
-    t.ok((await stored('Announce')).every((inbox) => inbox === `${failing.origin}/inbox`), 'only what failed was stored');
-    failingStatus = 202;
+    const rows = await storedRows('Announce');
+    t.ok(rows.every((row) => row.inbox === `${failing.origin}/inbox`), 'only what failed was stored');
+    // The policy's first delay is one second, times 1 to 2 for jitter: not tried again at once.
+    t.ok(rows.every((row) => row.due_in_ms >= 1000 && row.due_in_ms <= 2000), `due in ${rows.map((row) => Math.round(row.due_in_ms)).join(', ')} ms`);
+    failingAnswer = 202;
     await eventually(() => announcesOf(failing, 'Bulb swap at the hall').length >= 1, 30_000, 'delivered once the server is back');
     t.equal(await signer(failing, announcesOf(failing, 'Bulb swap at the hall')[0]!), `${group}#main-key`);
+    await queueDrained(database.db, 60_000);
+  });
+
+  await t.test('a server that answers 429 with Retry-After is asked again only after that long', async (t) => {
+    await sql`delete from stored_deliveries`.execute(database.db);
+    failingAnswer = { status: 429, headers: { 'retry-after': '4' } };
+    failingAsked = 0;
+    await newThread('Seed swap');
+    // A new thread is announced twice (wrapped for group followers, boosted for microblogs).
+    await eventually(async () => (await stored('Announce')).length >= 2, 10_000, 'both refused deliveries stored');
+    const rows = await storedRows('Announce');
+    t.ok(rows.every((row) => row.due_in_ms >= 3500 && row.due_in_ms <= 4500), `due in ${rows.map((row) => Math.round(row.due_in_ms)).join(', ')} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    t.equal(failingAsked, 2, 'asked once for each in the first two seconds');
+    failingAnswer = 202;
+    await eventually(() => announcesOf(failing, 'Seed swap').length >= 1, 30_000, 'delivered after the wait');
     await queueDrained(database.db, 60_000);
   });
 

@@ -108,14 +108,15 @@ export class RemoteServer {
   }
 
   /** An inbox at `path` that answers each POST with the status `answer` gives (after any wait), recording those it accepts. */
-  inbox(path: string, answer: (req: IncomingMessage) => number | Promise<number>) {
+  inbox(path: string, answer: (req: IncomingMessage) => number | { status: number; headers: Record<string, string> } | Promise<number>) {
     this.routes.set(path, (req, res) => {
       let text = '';
       req.on('data', (chunk) => (text += chunk));
       req.on('end', async () => {
-        const status = await answer(req);
+        const answered = await answer(req);
+        const { status, headers } = typeof answered === 'number' ? { status: answered, headers: {} } : answered;
         if (status >= 200 && status < 300) this.record(req, text);
-        res.writeHead(status).end();
+        res.writeHead(status, headers).end();
       });
     });
   }

@@ -164,7 +164,13 @@ export interface JobQueueOptions {
    * back those still to be stored. Messages queued outside a job (by a web request) are only stored, so
    * no request waits on another server.
    */
-  sendFirst?: (messages: readonly unknown[]) => Promise<unknown[]>;
+  sendFirst?: (messages: readonly unknown[]) => Promise<SentFirst>;
+}
+
+/** What `sendFirst` gives back: messages it did not take, to store as they are, and failures to store for later. */
+export interface SentFirst {
+  untaken: unknown[];
+  later: { delayMs: number; messages: unknown[] }[];
 }
 
 const shutdownGraceMs = 5000;
@@ -213,8 +219,13 @@ export class DatabaseJobQueue implements MessageQueue {
   enqueueMany = async (messages: readonly unknown[], options?: MessageQueueEnqueueOptions): Promise<void> => {
     const delay = milliseconds(options) ?? 0;
     const { sendFirst } = this.#options;
-    if (sendFirst && delay === 0 && insideJob.getStore()) messages = await sendFirst(messages);
-    await q.insertJobs(this.#db, messages, delay, options?.orderingKey ?? null);
+    const orderingKey = options?.orderingKey ?? null;
+    if (sendFirst && delay === 0 && insideJob.getStore()) {
+      const { untaken, later } = await sendFirst(messages);
+      for (const failed of later) await q.insertJobs(this.#db, failed.messages, failed.delayMs, orderingKey);
+      messages = untaken;
+    }
+    await q.insertJobs(this.#db, messages, delay, orderingKey);
     // A worker in this process need not wait for its next poll.
     if (delay === 0) for (const wake of this.#wakers) wake();
   };
