@@ -9,7 +9,8 @@ import { createRequire } from 'node:module';
 import { generateCryptoKeyPair, signJsonLd, signObject } from '@fedify/fedify';
 import { Announce, Create, Note, Page, PUBLIC_COLLECTION, Source } from '@fedify/vocab';
 import { preloadedContexts } from '@fedify/vocab-runtime';
-import patched from 'jsonld/dist/jsonld.esm.js';
+// The bundle Fedify imports, through the same module it imports it from.
+import patched from '@fedify/vocab-runtime/jsonld';
 import t from 'tap';
 
 const unpatched = createRequire(import.meta.url)('jsonld');
