@@ -107,7 +107,7 @@ export class RemoteServer {
     this.received.push({ path: (req.url ?? '/').split('?')[0]!, headers: req.headers, body: JSON.parse(text), text });
   }
 
-  /** An inbox at `path` that answers each POST with the status `answer` gives (after any wait), recording those it accepts. */
+  /** An inbox at `path` that answers each POST with the status (and headers) `answer` gives, after any wait, recording those it accepts. */
   inbox(path: string, answer: (req: IncomingMessage) => number | { status: number; headers: Record<string, string> } | Promise<number>) {
     this.routes.set(path, (req, res) => {
       let text = '';
