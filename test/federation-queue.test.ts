@@ -1,6 +1,7 @@
 // The database-backed KvStore and job queue Fedify runs on: their semantics on both databases, and that
 // several workers never take the same job while a dead worker's job comes back when its lease ends.
 import { Temporal } from '@js-temporal/polyfill';
+import { sql } from 'kysely';
 import { openDatabase } from '../server/database.ts';
 import { claimJobs, getValue } from '../server/queue/queries.ts';
 import { DatabaseJobQueue, DatabaseKvStore } from '../server/queue/domain.ts';
@@ -165,6 +166,31 @@ eachDatabase('federation storage', async (t, database) => {
     t.same(names(await claimJobs(db, 60_000, 10)), ['first of b'], 'then the rest that is due');
     t.same(await claimJobs(db, 60_000, 10), [], 'the next of an ordering key waits while the one before it is in hand');
     await db.deleteFrom('federation_jobs').execute();
+  });
+
+  await t.test('jobs queued at once by many callers share inserts, and a row the database refuses fails only its caller', async (t) => {
+    await sql`create table job_inserts (n int)`.execute(db);
+    await sql`create function note_job_insert() returns trigger language plpgsql as $$
+      begin insert into job_inserts values (1); return null; end $$`.execute(db);
+    await sql`create trigger note_job_insert after insert on federation_jobs for each statement execute function note_job_insert()`.execute(db);
+    t.teardown(async () => {
+      await sql`drop trigger note_job_insert on federation_jobs`.execute(db);
+      await sql`drop function note_job_insert()`.execute(db);
+      await sql`drop table job_inserts`.execute(db);
+      await sql`delete from federation_jobs where message->>'together' is not null`.execute(db);
+    });
+    const queue = new DatabaseJobQueue(db, { leaseMs: 60_000, pollMs: 60_000, workers: 1, longestJobMs: 60_000 });
+    const count = async (query: ReturnType<typeof sql<{ n: number }>>) => Number((await query.execute(db)).rows[0]!.n);
+
+    await Promise.all(Array.from({ length: 50 }, (_, i) => queue.enqueue({ together: 'first', i })));
+    t.equal(await count(sql<{ n: number }>`select count(*) as n from federation_jobs where message->>'together' = 'first'`), 50, 'every job stored');
+    const statements = await count(sql<{ n: number }>`select count(*) as n from job_inserts`);
+    t.ok(statements < 50, `50 callers, ${statements} inserts`);
+
+    // jsonb refuses a NUL character: that caller fails, the others sharing its insert do not.
+    const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => queue.enqueue({ together: 'second', i, text: i === 7 ? 'a\u0000b' : 'ok' })));
+    t.same(results.map((result) => result.status === 'rejected'), Array.from({ length: 20 }, (_, i) => i === 7), 'only the refused row\u2019s caller fails');
+    t.equal(await count(sql<{ n: number }>`select count(*) as n from federation_jobs where message->>'together' = 'second'`), 19, 'the others are stored');
   });
 
   await t.test('jobs sharing an ordering key run one after another', async (t) => {

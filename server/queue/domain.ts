@@ -200,12 +200,23 @@ function settleWithin(handler: (message: any) => Promise<void> | void, message: 
   });
 }
 
+/** Callers whose due-now jobs go in one INSERT at most (a busy shared inbox has dozens at once). */
+const insertsTogetherAtMost = 64;
+
+interface WaitingInsert {
+  messages: readonly unknown[];
+  stored: () => void;
+  failed: (error: unknown) => void;
+}
+
 export class DatabaseJobQueue implements MessageQueue {
   // Fedify re-enqueues failed deliveries itself, with its backoff policy.
   readonly nativeRetrial = false;
   readonly #db: Database;
   readonly #options: JobQueueOptions;
   readonly #wakers = new Set<() => void>();
+  readonly #waiting: WaitingInsert[] = [];
+  #inserting = false;
 
   constructor(db: Database, options: JobQueueOptions) {
     this.#db = db;
@@ -225,10 +236,42 @@ export class DatabaseJobQueue implements MessageQueue {
       for (const failed of later) await q.insertJobs(this.#db, failed.messages, failed.delayMs, orderingKey);
       messages = untaken;
     }
-    await q.insertJobs(this.#db, messages, delay, orderingKey);
+    if (delay === 0 && orderingKey === null) await this.#insertDue(messages);
+    else await q.insertJobs(this.#db, messages, delay, orderingKey);
     // A worker in this process need not wait for its next poll.
     if (delay === 0) for (const wake of this.#wakers) wake();
   };
+
+  /**
+   * Stores jobs due now, sharing one INSERT and one commit with other callers': while an insert is in
+   * flight, the next callers' jobs wait for it and then go in together. Each caller returns once its own
+   * rows are committed, so an inbox still answers only for what is stored.
+   */
+  #insertDue(messages: readonly unknown[]): Promise<void> {
+    if (!messages.length) return Promise.resolve();
+    return new Promise((stored, failed) => {
+      this.#waiting.push({ messages, stored, failed });
+      if (!this.#inserting) void this.#insertWaiting();
+    });
+  }
+
+  async #insertWaiting(): Promise<void> {
+    this.#inserting = true;
+    while (this.#waiting.length) {
+      const batch = this.#waiting.splice(0, insertsTogetherAtMost);
+      try {
+        await q.insertJobs(this.#db, batch.flatMap((caller) => caller.messages), 0, null);
+        for (const caller of batch) caller.stored();
+      } catch (error) {
+        // One caller's row the database refuses must not fail the others': each goes again alone.
+        if (batch.length === 1) batch[0]!.failed(error);
+        else {
+          await Promise.all(batch.map((caller) => q.insertJobs(this.#db, caller.messages, 0, null).then(caller.stored, caller.failed)));
+        }
+      }
+    }
+    this.#inserting = false;
+  }
 
   async getDepth(): Promise<MessageQueueDepth> {
     const { queued, ready } = await q.jobCounts(this.#db);
