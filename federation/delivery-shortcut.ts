@@ -92,7 +92,9 @@ export class DeliveryShortcut {
         if (outcome === 'untaken') untaken.push(message);
         else if (outcome !== 'delivered') {
           const delayMs = Math.round(Math.max(retryMs, outcome.retryAfterMs));
-          failed.set(delayMs, [...(failed.get(delayMs) ?? []), message]);
+          const together = failed.get(delayMs);
+          if (together) together.push(message);
+          else failed.set(delayMs, [message]);
         }
       }
     };
