@@ -11,7 +11,7 @@ import { sql } from 'kysely';
 import { DatabaseKvStore } from '../server/queue/domain.ts';
 import { eachDatabase } from './helpers.ts';
 import { collectionIds, startInstance } from './instances.ts';
-import { type Delivery, eventually, postSigned, queueDrained, RemoteServer } from './remote-server.ts';
+import { type Delivery, eventually, type InboxAnswer, postSigned, queueDrained, RemoteServer } from './remote-server.ts';
 
 const AS = 'https://www.w3.org/ns/activitystreams';
 const loader = getDocumentLoader({ allowPrivateAddress: true });
@@ -47,7 +47,7 @@ eachDatabase('delivery shortcut', async (t, database) => {
   const remotes = await Promise.all(Array.from({ length: 5 }, () => RemoteServer.start(t)));
   const [, , , failing, cavageOnly] = remotes as [RemoteServer, RemoteServer, RemoteServer, RemoteServer, RemoteServer];
   cavageOnly.inbox('/inbox', (req) => (req.headers['signature-input'] ? 401 : 202));
-  let failingAnswer: number | { status: number; headers: Record<string, string> } = 202;
+  let failingAnswer: InboxAnswer = 202;
   let failingAsked = 0;
   failing.inbox('/inbox', () => {
     failingAsked++;

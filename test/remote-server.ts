@@ -108,7 +108,7 @@ export class RemoteServer {
   }
 
   /** An inbox at `path` that answers each POST with the status (and headers) `answer` gives, after any wait, recording those it accepts. */
-  inbox(path: string, answer: (req: IncomingMessage) => number | { status: number; headers: Record<string, string> } | Promise<number>) {
+  inbox(path: string, answer: (req: IncomingMessage) => InboxAnswer | Promise<InboxAnswer>) {
     this.routes.set(path, (req, res) => {
       let text = '';
       req.on('data', (chunk) => (text += chunk));
@@ -125,6 +125,9 @@ export class RemoteServer {
 
   inboxPosts = (type?: string) => this.received.filter((d) => !type || d.body?.type === type);
 }
+
+/** A status, or a status with headers (a Retry-After, say). */
+export type InboxAnswer = number | { status: number; headers: Record<string, string> };
 
 export type SignOptions = {
   /** Which headers a draft-cavage signature covers; default (request-target) host date digest. */
