@@ -151,21 +151,21 @@ export function report(figure: Figure) {
 
 export const format = (n: number) => (Number.isFinite(n) ? (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2)) : String(n));
 
-/** CPU seconds used so far by the PostgreSQL backends serving `databaseUrl` (the database's share of the work). */
-export async function databaseCpuSeconds(databaseUrl: string): Promise<number> {
+/** CPU seconds used so far by each PostgreSQL backend serving `databaseUrl` (the database's share of the work), by process id. */
+async function databaseCpuSeconds(databaseUrl: string): Promise<Map<number, number>> {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {
     const { rows } = await client.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1', [new URL(databaseUrl).pathname.slice(1)]);
-    let total = 0;
+    const used = new Map<number, number>();
     for (const { pid } of rows) {
       try {
-        total += cpuSeconds(pid);
+        used.set(pid, cpuSeconds(pid));
       } catch {
         // a backend that ended in between
       }
     }
-    return total;
+    return used;
   } finally {
     await client.end();
   }
@@ -185,8 +185,19 @@ export async function databaseCommits(databaseUrl: string): Promise<number> {
   }
 }
 
-/** CPU seconds of a server process and of its database backends, from now until `stop`. */
+/**
+ * CPU seconds of a server process and of its database backends, from now until `stop`. A backend counts
+ * from its figure at the start, or from nothing if it started since; one that ended in between (an idle
+ * connection of another process, closed by its pool) is left out rather than taken off.
+ */
 export async function measureCpu(pid: number, databaseUrl: string) {
-  const start = cpuSeconds(pid) + (await databaseCpuSeconds(databaseUrl));
-  return { stop: async () => cpuSeconds(pid) + (await databaseCpuSeconds(databaseUrl)) - start };
+  const server = cpuSeconds(pid);
+  const database = await databaseCpuSeconds(databaseUrl);
+  return {
+    stop: async () => {
+      let used = cpuSeconds(pid) - server;
+      for (const [backend, seconds] of await databaseCpuSeconds(databaseUrl)) used += seconds - (database.get(backend) ?? 0);
+      return used;
+    },
+  };
 }
