@@ -97,6 +97,8 @@ export interface ThreadsTable {
   removed_at: Generated<Date | null>;
   locked_at: Generated<Date | null>;
   pinned_at: Generated<Date | null>;
+  /** Bumped by triggers with every change to the thread's replies or to their authors' names. */
+  replies_revision: Generated<number>;
 }
 
 /** An attachment of a post from another server, kept as a link: `name` is an image's alt text. */

@@ -13,6 +13,7 @@ import * as feeds from '../server/feeds/domain.ts';
 import * as queue from '../server/queue/queries.ts';
 import * as remoteActors from '../server/remote-actors/domain.ts';
 import * as threads from '../server/threads/domain.ts';
+import * as threadQueries from '../server/threads/queries.ts';
 import { postgresForTest } from './helpers.ts';
 
 const largeTables = ['threads', 'replies', 'members', 'remote_actors', 'neighbourhoods', 'neighbourhood_follows', 'federation_kv', 'federation_jobs', 'remote_follows', 'memberships'];
@@ -77,6 +78,8 @@ t.test('hot queries use indexes and read about a page', async (t) => {
 
   const hot: [string, () => Promise<unknown>][] = [
     ['a thread with its replies', () => threads.threadWithReplies(db, null, 7)],
+    // The same lookup as the trigger that moves a thread's replies revision when a reply author is renamed.
+    ['an author\u2019s posts (to delete them with the account, or to rename their author)', () => threadQueries.postsOfAuthor(db, 2)],
     ['the home feed of a member following 500 neighbourhoods', () => feeds.homeFeed(db, { id: 1 }, { limit: 20 })],
     ['the next page of the home feed', () => feeds.homeFeed(db, { id: 1 }, { limit: 20, after: { sort: new Date(Date.now() - 3600_000).toISOString(), id: 1001 } })],
     ['the public feed', () => feeds.instanceFeed(db, { limit: 20 })],

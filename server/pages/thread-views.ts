@@ -1,13 +1,11 @@
 // Pages about threads: one thread with its nested replies, and the forms to write and edit them.
 import type { ThreadKind } from '../database.ts';
-import { attachmentsOf, type Reply, type Thread } from '../threads/domain.ts';
+import { attachmentsOf, type Reply, type ReplyInThread, type Thread } from '../threads/domain.ts';
 import { toLocalInput, when } from './format.ts';
 import { errorSummary, field, markdownEditor, select } from './forms.ts';
 import { type Fragment, html, type Html, trusted } from './html.ts';
 import { buttonForm, csrfField, page, type PageContext } from './layout.ts';
 import { kindNames } from './neighbourhood-views.ts';
-
-type ReplyInTree = Reply & { depth: number };
 
 const byline = (ctx: PageContext, username: string | null, displayName: string | null, at: Date, editedAt: Date | null) =>
   html`<p class="meta">${username ? html`<a href="/members/${username}">${displayName || username}</a>` : 'A former member'} · ${when(at, ctx.locale)}${
@@ -65,7 +63,7 @@ function replyForm(ctx: PageContext, threadId: number, parentId: number | null, 
 
 export interface ThreadPageData {
   thread: Thread;
-  replies: ReplyInTree[];
+  replies: readonly ReplyInThread[];
   likes: { thread: boolean; replies: Set<number> };
   isMember: boolean;
   canModerate?: boolean;
@@ -110,7 +108,7 @@ ${answers}
 </li>`;
 }
 
-function replyTree(ctx: PageContext, data: ThreadPageData, byParent: Map<number | null, ReplyInTree[]>, parentId: number | null): Fragment {
+function replyTree(ctx: PageContext, data: ThreadPageData, byParent: Map<number | null, ReplyInThread[]>, parentId: number | null): Fragment {
   const children = byParent.get(parentId);
   if (!children) return null;
   const t = data.thread;
