@@ -53,15 +53,27 @@ export function localeOf(request: FastifyRequest): Locale {
   return { language, timeZone: isTimeZone(zone) ? zone : 'UTC' };
 }
 
+/**
+ * What `when` showed for each instant, language, time zone and style. Formatting a date is most of the work
+ * of drawing a post, and a thread's page shows the same posts' times to reader after reader; bounded like
+ * the formatters, for the same reason.
+ */
+const formattedDates = new Map<string, string>();
+
 /** A `<time>` element: readable text on the server, the exact instant for the page script to refine. */
 export function when(date: Date, locale: Locale, style: 'date' | 'full' = 'full'): Html {
-  const text = dateFormat(locale.language, {
-    dateStyle: style === 'date' ? 'medium' : 'full',
-    ...(style === 'full' && { timeStyle: 'short' }),
-    timeZone: locale.timeZone,
-  }).format(date);
-  const zone = style === 'full' && locale.timeZone === 'UTC' ? ' UTC' : '';
-  return html`<time datetime="${date.toISOString()}" data-style="${style}" lang="${locale.language}">${text}${zone}</time>`;
+  const key = `${date.getTime()}|${style}|${locale.timeZone}|${locale.language}`;
+  let text = formattedDates.get(key);
+  if (text === undefined) {
+    text = dateFormat(locale.language, {
+      dateStyle: style === 'date' ? 'medium' : 'full',
+      ...(style === 'full' && { timeStyle: 'short' }),
+      timeZone: locale.timeZone,
+    }).format(date) + (style === 'full' && locale.timeZone === 'UTC' ? ' UTC' : '');
+    if (formattedDates.size >= 10_000) formattedDates.clear();
+    formattedDates.set(key, text);
+  }
+  return html`<time datetime="${date.toISOString()}" data-style="${style}" lang="${locale.language}">${text}</time>`;
 }
 
 export function distance(metres: number, locale: Locale): string {
