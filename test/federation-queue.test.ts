@@ -2,6 +2,7 @@
 // several workers never take the same job while a dead worker's job comes back when its lease ends.
 import { Temporal } from '@js-temporal/polyfill';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { openDatabase } from '../server/database.ts';
 import { claimJobs, getValue } from '../server/queue/queries.ts';
 import { DatabaseJobQueue, DatabaseKvStore } from '../server/queue/domain.ts';
@@ -192,6 +193,39 @@ eachDatabase('federation storage', async (t, database) => {
     t.same(results.map((result) => result.status === 'rejected'), Array.from({ length: 20 }, (_, i) => i === 7), 'only the refused row\u2019s caller fails');
     t.equal(await count(sql<{ n: number }>`select count(*) as n from federation_jobs where message->>'together' = 'second'`), 19, 'the others are stored');
   });
+
+  // PostgreSQL alone: PGlite has one session, which cannot wait for a lock it holds itself.
+  if (database.url) {
+    await t.test('an insert that hangs holds up only its own callers', async (t) => {
+      // A row marked slow waits, inside its insert, for an advisory lock another session holds.
+      await sql`create function slow_job_insert() returns trigger language plpgsql as $$
+        begin perform pg_advisory_xact_lock(4242); return new; end $$`.execute(db);
+      await sql`create trigger slow_job_insert before insert on federation_jobs for each row when (new.message->>'slow' is not null)
+        execute function slow_job_insert()`.execute(db);
+      const holder = new pg.Client({ connectionString: database.url! });
+      await holder.connect();
+      t.teardown(async () => {
+        await holder.end();
+        await sql`drop trigger slow_job_insert on federation_jobs`.execute(db);
+        await sql`drop function slow_job_insert()`.execute(db);
+        await sql`delete from federation_jobs where message->>'hung' is not null`.execute(db);
+      });
+      await holder.query('select pg_advisory_lock(4242)');
+      const queue = new DatabaseJobQueue(db, { leaseMs: 60_000, pollMs: 60_000, workers: 1, longestJobMs: 60_000 });
+      let slowStored = false;
+      const slow = queue.enqueue({ hung: 'slow', slow: true }).then(() => (slowStored = true));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const others = Promise.all(Array.from({ length: 20 }, (_, i) => queue.enqueue({ hung: 'other', i })));
+      const inTime = await Promise.race([others.then(() => true), new Promise((resolve) => setTimeout(resolve, 5000, false))]);
+      t.ok(inTime, 'the callers after it are answered');
+      t.notOk(slowStored, 'the slow insert is still waiting');
+      const stored = await sql<{ n: number }>`select count(*) as n from federation_jobs where message->>'hung' = 'other'`.execute(db);
+      t.equal(Number(stored.rows[0]!.n), 20, 'the callers after it were stored meanwhile');
+      await holder.query('select pg_advisory_unlock(4242)');
+      await Promise.all([slow, others]);
+      t.ok(slowStored, 'and the slow one once it could be');
+    });
+  }
 
   await t.test('jobs sharing an ordering key run one after another', async (t) => {
     const queue = new DatabaseJobQueue(db, { leaseMs: 60_000, pollMs: 20, workers: 4, longestJobMs: 60_000 });

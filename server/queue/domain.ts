@@ -202,6 +202,13 @@ function settleWithin(handler: (message: any) => Promise<void> | void, message: 
 
 /** Callers whose due-now jobs go in one INSERT at most (a busy shared inbox has dozens at once). */
 const insertsTogetherAtMost = 64;
+/**
+ * An insert taking longer than this is taken for stalled (a connection gone silent, a lock): the callers
+ * queued behind it go in by another, up to a few at once, so a hung insert holds up only its own callers.
+ * Inserts are otherwise one at a time, which is what lets them gather many callers each.
+ */
+const insertStalledMs = 1000;
+const insertsInFlightAtMost = 4;
 
 interface WaitingInsert {
   messages: readonly unknown[];
@@ -216,7 +223,9 @@ export class DatabaseJobQueue implements MessageQueue {
   readonly #options: JobQueueOptions;
   readonly #wakers = new Set<() => void>();
   readonly #waiting: WaitingInsert[] = [];
-  #inserting = false;
+  /** Shared inserts running, and how many of them are stalled. */
+  #inserting = 0;
+  #stalled = 0;
 
   constructor(db: Database, options: JobQueueOptions) {
     this.#db = db;
@@ -251,14 +260,20 @@ export class DatabaseJobQueue implements MessageQueue {
     if (!messages.length) return Promise.resolve();
     return new Promise((stored, failed) => {
       this.#waiting.push({ messages, stored, failed });
-      if (!this.#inserting) void this.#insertWaiting();
+      if (this.#inserting === this.#stalled && this.#inserting < insertsInFlightAtMost) void this.#insertWaiting();
     });
   }
 
   async #insertWaiting(): Promise<void> {
-    this.#inserting = true;
+    this.#inserting++;
     while (this.#waiting.length) {
       const batch = this.#waiting.splice(0, insertsTogetherAtMost);
+      let stalled = false;
+      const stall = setTimeout(() => {
+        stalled = true;
+        this.#stalled++;
+        if (this.#waiting.length && this.#inserting < insertsInFlightAtMost) void this.#insertWaiting();
+      }, insertStalledMs);
       try {
         await q.insertJobs(this.#db, batch.flatMap((caller) => caller.messages), 0, null);
         for (const caller of batch) caller.stored();
@@ -268,9 +283,12 @@ export class DatabaseJobQueue implements MessageQueue {
         else {
           await Promise.all(batch.map((caller) => q.insertJobs(this.#db, caller.messages, 0, null).then(caller.stored, caller.failed)));
         }
+      } finally {
+        clearTimeout(stall);
+        if (stalled) this.#stalled--;
       }
     }
-    this.#inserting = false;
+    this.#inserting--;
   }
 
   async getDepth(): Promise<MessageQueueDepth> {
