@@ -34,10 +34,13 @@ export async function startServer(env: Record<string, string>): Promise<ServerPr
       child.kill('SIGKILL');
       reject(new Error(`server did not start:\n${output}`));
     }, 90_000);
+    // Only until it is ready: the output keeps growing by a line per request, and reading all of it again
+    // for every chunk would cost the process holding it more with every request it logs.
     const check = () => {
       const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
       if (match && /square mile is ready/.test(output)) {
         clearTimeout(timer);
+        child.stdout!.off('data', check);
         resolve(match[1]!);
       }
     };
