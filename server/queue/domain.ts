@@ -2,6 +2,7 @@
 // durable job queue (fan-out and deliveries) that survives restarts and may be drained by many processes.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { KvKey, KvStore, KvStoreListEntry, KvStoreSetOptions, MessageQueue, MessageQueueDepth, MessageQueueEnqueueOptions, MessageQueueListenOptions } from '@fedify/fedify';
+import { BoundedMap } from '../bounded-map.ts';
 import type { Database } from '../database.ts';
 import * as q from './queries.ts';
 
@@ -44,8 +45,7 @@ interface CachedValue {
 
 export class DatabaseKvStore implements KvStore {
   readonly #db: Database;
-  readonly #cache = new Map<string, CachedValue>();
-  #cachedCharacters = 0;
+  readonly #cache = new BoundedMap<string, CachedValue>({ weightAtMost: cachedCharactersAtMost, entriesAtMost: cachedEntriesAtMost });
   /** Reads of cached kinds under way; a write meanwhile marks them stale so they do not fill the cache. */
   readonly #reading = new Map<string, { result: Promise<string | undefined>; stale: boolean }>();
   constructor(db: Database) {
@@ -57,7 +57,7 @@ export class DatabaseKvStore implements KvStore {
     if (!kind) return (await q.getValue(this.#db, encoded))?.value as T | undefined;
     const cached = this.#cache.get(encoded);
     if (cached && cached.until > performance.now()) return parse(cached.json);
-    if (cached) this.#forget(encoded);
+    if (cached) this.#cache.delete(encoded);
     const reading = this.#reading.get(encoded) ?? this.#read(encoded, kind.lifetimeMs);
     return parse(await reading.result);
   }
@@ -112,7 +112,7 @@ export class DatabaseKvStore implements KvStore {
     try {
       return await write();
     } finally {
-      this.#forget(encoded);
+      this.#cache.delete(encoded);
       const reading = this.#reading.get(encoded);
       if (reading) {
         reading.stale = true;
@@ -123,23 +123,9 @@ export class DatabaseKvStore implements KvStore {
 
   /** Keeps a value for its kind's lifetime, never past the row's own expiry, counted from before the query. */
   #remember(encoded: string, json: string | undefined, lifetimeMs: number, expiresInMs: number | null, since: number) {
-    this.#forget(encoded);
-    const characters = encoded.length + (json?.length ?? 0);
-    if (characters > cachedCharactersAtMost) return;
-    // Oldest first: past a bound, the entries remembered longest ago go.
-    while (this.#cache.size >= cachedEntriesAtMost || this.#cachedCharacters + characters > cachedCharactersAtMost) {
-      this.#forget(this.#cache.keys().next().value!);
-    }
     const permanent = json !== undefined && expiresInMs === null;
-    this.#cache.set(encoded, { json, until: since + Math.min(lifetimeMs, expiresInMs ?? Infinity), permanent });
-    this.#cachedCharacters += characters;
-  }
-
-  #forget(encoded: string) {
-    const cached = this.#cache.get(encoded);
-    if (!cached) return;
-    this.#cache.delete(encoded);
-    this.#cachedCharacters -= encoded.length + (cached.json?.length ?? 0);
+    const value = { json, until: since + Math.min(lifetimeMs, expiresInMs ?? Infinity), permanent };
+    this.#cache.set(encoded, value, encoded.length + (json?.length ?? 0));
   }
 }
 

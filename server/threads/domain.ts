@@ -1,5 +1,6 @@
 // Threads and replies: what neighbours post, edit, delete and like.
 import type { Viewer } from '../accounts/domain.ts';
+import { BoundedMap } from '../bounded-map.ts';
 import type { ExchangeStatus, StoredAttachment, ThreadKind } from '../database.ts';
 import type { Database } from '../database.ts';
 import { badRequest, forbidden, notFound } from '../errors.ts';
@@ -235,13 +236,19 @@ export type ReplyInThread = Readonly<Reply & { depth: number }>;
 
 export async function threadWithReplies(db: Database, viewer: Viewer | null, id: number): Promise<{ thread: Thread; replies: readonly ReplyInThread[] }> {
   const thread = await readableThread(db, viewer, id);
-  const cache = repliesCaches.get(db) ?? repliesCaches.set(db, new RepliesCache()).get(db)!;
-  const kept = cache.get(id, thread.replies_revision);
-  if (kept) return { thread, replies: kept };
+  const cache = repliesCaches.get(db) ?? repliesCaches.set(db, new BoundedMap({ weightAtMost: repliesCacheBytes })).get(db)!;
+  const kept = cache.get(id, true);
+  if (kept?.revision === thread.replies_revision) return { thread, replies: kept.replies };
   // Read after the thread, so these are at least as new as its revision: kept under it, they are only
   // ever newer than their key says, and the next change of revision replaces them.
   const replies = inTreeOrder(await q.repliesOf(db, id));
-  cache.keep(id, thread.replies_revision, replies);
+  const bytes = replies.reduce((sum, r) => sum + r.body_source.length + r.body_html.length + replyOverheadBytes, 0);
+  // A thread too long to leave room for others is read afresh each time instead.
+  if (bytes > repliesCacheBytes / 4) cache.delete(id);
+  else {
+    for (const reply of replies) Object.freeze(reply);
+    cache.set(id, { revision: thread.replies_revision, replies: Object.freeze(replies) }, bytes);
+  }
   return { thread, replies };
 }
 
@@ -253,42 +260,10 @@ const repliesCacheBytes = 16 * 1024 * 1024;
  * The replies of the threads read most recently, in conversation order, with the revision they were read
  * at: a thread's row carries its current revision, so a thread being read costs one query rather than two
  * while its replies are unchanged. At most about 16 MB of replies in all, the least recently read going
- * first; frozen, since every reader of the thread shares them.
+ * first; frozen, since every reader of the thread shares them. One per database: a process (or a test run)
+ * may have several open, with the same thread ids in each.
  */
-class RepliesCache {
-  readonly #threads = new Map<number, { revision: number; replies: readonly ReplyInThread[]; bytes: number }>();
-  #bytes = 0;
-
-  get(threadId: number, revision: number): readonly ReplyInThread[] | undefined {
-    const entry = this.#threads.get(threadId);
-    if (!entry || entry.revision !== revision) return undefined;
-    // Most recently read last, so the first in the map is the one to let go.
-    this.#threads.delete(threadId);
-    this.#threads.set(threadId, entry);
-    return entry.replies;
-  }
-
-  keep(threadId: number, revision: number, replies: ReplyInThread[]): void {
-    const bytes = replies.reduce((sum, r) => sum + r.body_source.length + r.body_html.length + replyOverheadBytes, 0);
-    this.#forget(threadId);
-    if (bytes > repliesCacheBytes / 4) return;
-    for (const reply of replies) Object.freeze(reply);
-    this.#threads.set(threadId, { revision, replies: Object.freeze(replies), bytes });
-    this.#bytes += bytes;
-    for (const oldest of this.#threads.keys()) {
-      if (this.#bytes <= repliesCacheBytes) break;
-      this.#forget(oldest);
-    }
-  }
-
-  #forget(threadId: number) {
-    this.#bytes -= this.#threads.get(threadId)?.bytes ?? 0;
-    this.#threads.delete(threadId);
-  }
-}
-
-/** One per database: a process (or a test run) may have several open, with the same thread ids in each. */
-const repliesCaches = new WeakMap<Database, RepliesCache>();
+const repliesCaches = new WeakMap<Database, BoundedMap<number, { revision: number; replies: readonly ReplyInThread[] }>>();
 
 /** Depth-first order with each reply's depth, so a flat list reads as the nested conversation. */
 function inTreeOrder(replies: Reply[]): (Reply & { depth: number })[] {
