@@ -18,14 +18,18 @@ export interface Locale {
  */
 const formatters = new Map<string, Intl.DateTimeFormat>();
 function dateFormat(language: string, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
-  const key = `${language}|${JSON.stringify(options)}`;
-  let format = formatters.get(key);
-  if (!format) {
-    if (formatters.size >= 500) formatters.clear();
-    format = new Intl.DateTimeFormat(language, options);
-    formatters.set(key, format);
+  return kept(formatters, 500, `${language}|${JSON.stringify(options)}`, () => new Intl.DateTimeFormat(language, options));
+}
+
+/** What `map` holds for `key`, made and kept if absent; a map holding `atMost` starts afresh. */
+function kept<V>(map: Map<string, V>, atMost: number, key: string, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    if (map.size >= atMost) map.clear();
+    value = make();
+    map.set(key, value);
   }
-  return format;
+  return value;
 }
 
 export function isTimeZone(name: string | undefined): name is string {
@@ -62,17 +66,12 @@ const formattedDates = new Map<string, string>();
 
 /** A `<time>` element: readable text on the server, the exact instant for the page script to refine. */
 export function when(date: Date, locale: Locale, style: 'date' | 'full' = 'full'): Html {
-  const key = `${date.getTime()}|${style}|${locale.timeZone}|${locale.language}`;
-  let text = formattedDates.get(key);
-  if (text === undefined) {
-    text = dateFormat(locale.language, {
+  const text = kept(formattedDates, 10_000, `${date.getTime()}|${style}|${locale.timeZone}|${locale.language}`, () =>
+    dateFormat(locale.language, {
       dateStyle: style === 'date' ? 'medium' : 'full',
       ...(style === 'full' && { timeStyle: 'short' }),
       timeZone: locale.timeZone,
-    }).format(date) + (style === 'full' && locale.timeZone === 'UTC' ? ' UTC' : '');
-    if (formattedDates.size >= 10_000) formattedDates.clear();
-    formattedDates.set(key, text);
-  }
+    }).format(date) + (style === 'full' && locale.timeZone === 'UTC' ? ' UTC' : ''));
   return html`<time datetime="${date.toISOString()}" data-style="${style}" lang="${locale.language}">${text}</time>`;
 }
 
