@@ -13,6 +13,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { KvStore, RetryPolicy } from '@fedify/fedify';
 import { Temporal } from '@js-temporal/polyfill';
 import type { FastifyBaseLogger } from 'fastify';
+import { BoundedMap } from '../server/bounded-map.ts';
 import type { SentFirst } from '../server/queue/domain.ts';
 import { checkAddress, type FetchLimits } from './fetching.ts';
 
@@ -67,7 +68,7 @@ interface Answer {
 
 export class DeliveryShortcut {
   readonly #options: DeliveryShortcutOptions;
-  readonly #keys = new Map<string, KeyObject>();
+  readonly #keys = new BoundedMap<string, KeyObject>({ entriesAtMost: maxKeys });
   readonly #agents: Record<string, HttpAgent> = { 'http:': new HttpAgent({ keepAlive: true }), 'https:': new HttpsAgent({ keepAlive: true }) };
 
   constructor(options: DeliveryShortcutOptions) {
@@ -202,7 +203,6 @@ export class DeliveryShortcut {
     let key = this.#keys.get(cacheKey);
     if (!key) {
       key = createPrivateKey({ key: pair.privateKey, format: 'jwk' });
-      if (this.#keys.size >= maxKeys) this.#keys.delete(this.#keys.keys().next().value!);
       this.#keys.set(cacheKey, key);
     }
     return key;

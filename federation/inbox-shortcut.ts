@@ -9,6 +9,7 @@ import { createHash, createPublicKey, type KeyObject, randomUUID, timingSafeEqua
 import type { IncomingHttpHeaders } from 'node:http';
 import type { KvStore, MessageQueue } from '@fedify/fedify';
 import { isDatabaseUnavailable } from '../server/availability.ts';
+import { BoundedMap } from '../server/bounded-map.ts';
 import { checkSignatureCoverage } from './verification.ts';
 
 interface KnownKey {
@@ -67,7 +68,7 @@ export interface InboxShortcutOptions {
 
 export class InboxShortcut {
   readonly #options: InboxShortcutOptions;
-  readonly #keys = new Map<string, KnownKey>();
+  readonly #keys = new BoundedMap<string, KnownKey>({ entriesAtMost: maxKeys });
 
   constructor(options: InboxShortcutOptions) {
     this.#options = options;
@@ -180,7 +181,6 @@ export class InboxShortcut {
       return undefined;
     }
     if (!owner || key.asymmetricKeyType !== 'rsa') return undefined;
-    if (this.#keys.size >= maxKeys) this.#keys.delete(this.#keys.keys().next().value!);
     const entry = { key, owner, until: Date.now() + keyLifetimeMs };
     this.#keys.set(keyId, entry);
     return entry;

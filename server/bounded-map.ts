@@ -7,8 +7,8 @@ export class BoundedMap<K, V> {
   readonly #entriesAtMost: number;
   #weight = 0;
 
-  constructor(bounds: { weightAtMost: number; entriesAtMost?: number }) {
-    this.#weightAtMost = bounds.weightAtMost;
+  constructor(bounds: { weightAtMost?: number; entriesAtMost?: number }) {
+    this.#weightAtMost = bounds.weightAtMost ?? Infinity;
     this.#entriesAtMost = bounds.entriesAtMost ?? Infinity;
   }
 
@@ -22,7 +22,7 @@ export class BoundedMap<K, V> {
   }
 
   /** Keeps `value` in place of what `key` held; one heavier than the whole bound is not kept at all. */
-  set(key: K, value: V, weight: number): void {
+  set(key: K, value: V, weight = 0): void {
     this.delete(key);
     if (weight > this.#weightAtMost) return;
     while (this.#entries.size >= this.#entriesAtMost || this.#weight + weight > this.#weightAtMost) {
