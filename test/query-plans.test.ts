@@ -1,13 +1,14 @@
 // Every hot query has an index: the queries behind reading a thread, the home and public feeds, a
 // neighbourhood's thread list, the directory, the inbox's repeat and key lookups, remote actors and the
-// job queue are captured as the application runs them, then EXPLAIN ANALYZEd on a seeded database. A test
+// job queue are captured as the application runs them, then EXPLAIN ANALYZEd on a seeded database, both as
+// planned for their values and as the generic plan a prepared statement settles on (server/database.ts). A test
 // fails on a sequential scan of a large table (with enable_seqscan off, one remains only where no index
 // serves), and on a scan that reads far more rows than a page needs.
 // PostgreSQL only: PGlite runs the same SQL, but the planner's choices on a real server are what matter here.
-import { type CompiledQuery, Kysely, PostgresDialect } from 'kysely';
+import { type CompiledQuery, Kysely } from 'kysely';
 import pg from 'pg';
 import t from 'tap';
-import { type Database, migrate, type Tables } from '../server/database.ts';
+import { type Database, migrate, plannedAfresh, StatementDialect, type Tables } from '../server/database.ts';
 import * as directory from '../server/directory/domain.ts';
 import * as feeds from '../server/feeds/domain.ts';
 import * as queue from '../server/queue/queries.ts';
@@ -48,7 +49,7 @@ t.test('hot queries use indexes and read about a page', async (t) => {
   // connections are then cut, which is expected, not a failure.
   pool.on('error', () => {});
   const captured: CompiledQuery[] = [];
-  const db: Database = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }), log: (event) => void captured.push(event.query) });
+  const db: Database = new Kysely<Tables>({ dialect: new StatementDialect({ pool }), log: (event) => void captured.push(event.query) });
   t.teardown(() => db.destroy());
   await migrate(db);
 
@@ -69,6 +70,12 @@ t.test('hot queries use indexes and read about a page', async (t) => {
     `insert into replies (thread_id, author_id, body_source, body_html, created_at)
        select 1 + g % 20000, 2 + g % 2000, 'r', '<p>r</p>', now() - g * interval '30 seconds' from generate_series(1, 40000) g`,
     `insert into replies (thread_id, author_id, body_source, body_html) select 7, 2, 'r', '<p>r</p>' from generate_series(1, 49)`,
+    // A quiet neighbourhood (two threads, a year old) and a member who follows only it: member 2002.
+    `insert into neighbourhoods (handle, handle_key, name, name_key, place_name) values ('quiet', 'quiet', 'Quiet', 'quiet', 'Elsewhere')`,
+    `insert into threads (neighbourhood_id, author_id, kind, title, body_source, body_html, created_at, last_activity_at)
+       select 1001, 2, 'discussion', 'Q' || g, 'b', '<p>b</p>', now() - interval '1 year', now() - interval '1 year' from generate_series(1, 2) g`,
+    `insert into members (username, username_key, password_hash) values ('quiet-reader', 'quiet-reader', 'x')`,
+    `insert into neighbourhood_follows (member_id, neighbourhood_id) values (2002, 1001)`,
     `insert into federation_kv (key, value) select '["_fedify","activityIdempotence","https://r.example/a/' || g || '"]', 'true' from generate_series(1, 20000) g`,
     `insert into federation_jobs (message, run_at) select '{}', now() + g * interval '1 second' from generate_series(1, 20000) g`,
     `set session_replication_role = origin`,
@@ -82,7 +89,9 @@ t.test('hot queries use indexes and read about a page', async (t) => {
     ['an author\u2019s posts (to delete them with the account, or to rename their author)', () => threadQueries.postsOfAuthor(db, 2)],
     ['the home feed of a member following 500 neighbourhoods', () => feeds.homeFeed(db, { id: 1 }, { limit: 20 })],
     ['the next page of the home feed', () => feeds.homeFeed(db, { id: 1 }, { limit: 20, after: { sort: new Date(Date.now() - 3600_000).toISOString(), id: 1001 } })],
+    ['the home feed of a member following one quiet neighbourhood', () => feeds.homeFeed(db, { id: 2002 }, { limit: 20 })],
     ['the public feed', () => feeds.instanceFeed(db, { limit: 20 })],
+    ['a quiet neighbourhood\u2019s feed', () => feeds.neighbourhoodFeed(db, 'quiet', { limit: 20 })],
     ['a neighbourhood\u2019s threads', () => threads.listThreads(db, null, 'n7', { limit: 20 })],
     ['a neighbourhood\u2019s feed', () => feeds.neighbourhoodFeed(db, 'n7', { limit: 20 })],
     ['the directory, searched by name', () => directory.findInDirectory(db, { search: 'neighbourhood 12', limit: 20 })],
@@ -104,10 +113,18 @@ t.test('hot queries use indexes and read about a page', async (t) => {
         await client.query('set local enable_seqscan = off');
         for (const query of queries) {
           if (!/^\s*(select|with|update|delete)/i.test(query.sql)) continue;
-          const { rows } = await client.query(`explain (analyze, format json) ${query.sql}`, query.parameters as unknown[]);
-          const plan = (rows[0]['QUERY PLAN'] as { Plan: PlanNode }[])[0]!.Plan;
-          const found = problems(plan);
-          t.same(found, [], `${query.sql.slice(0, 100)}…`, found.length ? { plan: JSON.stringify(plan, null, 1).slice(0, 4000) } : {});
+          // As planned for these values, and, unless it is always planned afresh, as the generic plan a
+          // prepared statement settles on after its fifth run.
+          await client.query(`prepare hot as ${query.sql}`);
+          const values = query.parameters.map((value) => (value === null ? 'null' : client.escapeLiteral(value instanceof Date ? value.toISOString() : String(value))));
+          for (const planning of query.sql.endsWith(plannedAfresh) ? ['force_custom_plan'] : ['force_custom_plan', 'force_generic_plan']) {
+            await client.query(`set local plan_cache_mode = ${planning}`);
+            const { rows } = await client.query(`explain (analyze, format json) execute hot${values.length ? `(${values.join(', ')})` : ''}`);
+            const plan = (rows[0]['QUERY PLAN'] as { Plan: PlanNode }[])[0]!.Plan;
+            const found = problems(plan);
+            t.same(found, [], `${planning}: ${query.sql.slice(0, 100)}…`, found.length ? { plan: JSON.stringify(plan, null, 1).slice(0, 4000) } : {});
+          }
+          await client.query('deallocate hot');
         }
       } finally {
         await client.query('rollback');

@@ -1,7 +1,7 @@
 // Every SQL statement behind the feeds: one merged, newest-first list of threads and replies over a scope of
 // neighbourhoods, and the private feed tokens.
 import { sql } from 'kysely';
-import type { Database, ThreadKind } from '../database.ts';
+import { type Database, plannedAfresh, type ThreadKind } from '../database.ts';
 import { distanceFrom } from '../neighbourhoods/queries.ts';
 import { type Reader, readableNeighbourhoods } from './visibility.ts';
 
@@ -103,7 +103,15 @@ export async function listItems(db: Database, scope: Scope, filter: ItemFilter):
           )
           .selectAll(),
       );
-  return db.with('scope', () => scopeIds(db, scope)).selectFrom(items.as('items')).selectAll().orderBy('at', 'desc').orderBy('item_key', 'desc').limit(limit).execute() as Promise<ItemRow[]>;
+  return db
+    .with('scope', () => scopeIds(db, scope))
+    .selectFrom(items.as('items'))
+    .selectAll()
+    .orderBy('at', 'desc')
+    .orderBy('item_key', 'desc')
+    .limit(limit)
+    .modifyEnd(sql.raw(plannedAfresh))
+    .execute() as Promise<ItemRow[]>;
 }
 
 export function insertFeedToken(db: Database, memberId: number, tokenHash: string, label: string) {
