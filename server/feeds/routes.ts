@@ -4,7 +4,7 @@ import type { ThreadKind } from '../database.ts';
 import { errorSchema } from '../errors.ts';
 import { dateTime, decodeCursor, encodeCursor, nullable, pageQuerySchema, pointQuerySchema, requireViewer } from '../http.ts';
 import { plainText } from '../markdown.ts';
-import { presentReply, presentThread } from '../threads/routes.ts';
+import { presentReply, presentThread, replySchema, threadSchema } from '../threads/routes.ts';
 import { threadKinds } from '../threads/domain.ts';
 import * as feeds from './domain.ts';
 import { type FeedDocument, type FeedEntry, toAtom, toICalendar, toRss } from './formats.ts';
@@ -16,8 +16,8 @@ const itemSchema = {
   properties: {
     type: { type: 'string', enum: ['thread', 'reply'] },
     at: dateTime,
-    thread: { type: 'object', additionalProperties: true },
-    reply: { type: 'object', additionalProperties: true },
+    thread: threadSchema,
+    reply: replySchema,
   },
 } as const;
 const feedResponse = { type: 'object', properties: { items: { type: 'array', items: itemSchema }, next: nullable({ type: 'string' }) } } as const;
