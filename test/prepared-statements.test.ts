@@ -1,7 +1,7 @@
 // Statements a process runs again and again are prepared once per connection, so PostgreSQL stops parsing
-// (and, where its generic plan is as good, planning) them; LIMIT and OFFSET counts are written into the
-// statement so that a listing's generic plan knows how many rows are wanted. PostgreSQL only: PGlite has
-// no named statements over a wire, and runs the same SQL text.
+// (and, where its generic plan is as good, planning) them; feed listings, whose best plan depends on their
+// values, are planned afresh every time. PostgreSQL only: PGlite has no named statements over a wire, and
+// runs the same SQL text.
 import { sql } from 'kysely';
 import pg from 'pg';
 import t from 'tap';
@@ -52,13 +52,9 @@ t.test('repeated statements are prepared', async (t) => {
     t.same((await sql<{ n: number }>`select ${sql.lit(preparedAtMost + 30)}::integer + ${1}::integer as n`.execute(db)).rows, [{ n: preparedAtMost + 31 }], 'later statements still run');
   });
 
-  await t.test('lists settle on the generic plan, their counts written in; feed listings are planned afresh', async (t) => {
+  await t.test('a list settles on the generic plan; a feed listing is planned afresh every time', async (t) => {
     const db = await oneConnection(t, database.url);
-    const listing = db.selectFrom('threads').select('id').orderBy('id', 'desc').limit(20).offset(40).compile();
-    t.match(listing.sql, /limit 20 offset 40$/);
-    t.same(listing.parameters, []);
-    // As the reading benchmark begins: 1,000 neighbourhoods, 500 followed, 10,000 posts. On tables this
-    // size a LIMIT passed as a parameter keeps PostgreSQL planning a list afresh every time.
+    // As the reading benchmark begins: 1,000 neighbourhoods, 500 followed, 10,000 posts.
     for (const statement of [
       `insert into members (username, username_key) values ('reader', 'reader')`,
       `insert into neighbourhoods (handle, handle_key, name, name_key, place_name) select 'n' || g, 'n' || g, 'N' || g, 'n' || g, 'Here' from generate_series(1, 1000) g`,
@@ -73,7 +69,7 @@ t.test('repeated statements are prepared', async (t) => {
       await feeds.homeFeed(db, { id: 1 }, { limit: 20 });
     }
     const statements = await prepared(db);
-    const list = statements.find((statement) => /^select "threads".*order by "threads"."last_activity_at" desc, "threads"."id" desc limit 20$/s.test(statement.statement));
+    const list = statements.find((statement) => /^select "threads".*order by "threads"."last_activity_at" desc, "threads"."id" desc limit \$\d+$/s.test(statement.statement));
     t.ok(list, 'a neighbourhood\u2019s thread list is prepared');
     t.ok(list!.generic_plans > 0, `and no longer planned afresh (${list!.generic_plans} runs on the generic plan)`);
     t.notOk(statements.some((statement) => statement.statement.startsWith('with "scope"')), 'the home feed listing is never prepared');
