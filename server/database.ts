@@ -506,7 +506,7 @@ export class StatementDialect extends PostgresDialect {
  */
 export const plannedAfresh = '/* planned afresh */';
 
-/** Runs of a statement after which it is prepared; statements prepared at most, per process. */
+/** The run of a statement from which it is prepared; statements prepared at most, per process. */
 export const preparedAfterRuns = 3;
 export const preparedAtMost = 500;
 
