@@ -532,8 +532,9 @@ export function preparingRepeatedStatements(pool: pg.Pool) {
       return undefined;
     }
     runs.delete(text);
-    names.set(text, `sm${names.size + 1}`);
-    return names.get(text);
+    const newName = `sm${names.size + 1}`;
+    names.set(text, newName);
+    return newName;
   };
   return {
     async connect() {
