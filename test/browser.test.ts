@@ -169,6 +169,7 @@ t.test('neighbours in a browser', async (t) => {
     t.pass('a polite live region announces it');
     await alice.locator('.reply').first().getByText('Reply', { exact: true }).click();
     await alice.locator('.reply').first().getByLabel('Your reply').fill('Lovely, thank you!');
+    t.equal(await alice.evaluate('window.__stillThisPage'), true, 'the form answering a reply opens in place');
     await alice.locator('.reply').first().getByRole('button', { name: 'Post reply' }).click();
     await alice.waitForURL(/#reply-\d+$/);
     t.equal(await alice.locator('.replies .replies .reply').count(), 1, 'the answer nests under the reply');

@@ -235,6 +235,13 @@ eachDatabase('web pages', async (t, database) => {
     let page = await alice.get(`/threads/${eventId}`);
     t.match(page.body, new RegExp(`<li id="reply-${firstId}"[\\s\\S]*<ol class="replies" data-parent="${firstId}"><li id="reply-${nestedId}"`), 'nested under its parent');
     t.match(page.body, /2 replies/);
+    t.match(page.body, new RegExp(`<a href="/replies/${firstId}/reply" class="answer" data-answer>Reply</a>`), 'each reply links to a form answering it');
+    t.notMatch(page.body, /name="parentId"/, 'rather than carrying one');
+    const answering = await alice.get(`/replies/${firstId}/reply`);
+    t.equal(answering.statusCode, 200);
+    t.match(answering.body, new RegExp(`<input type="hidden" name="parentId" value="${firstId}">`), 'the form answers that reply');
+    t.match(answering.body, /<blockquote class="context">[\s\S]*I will bring <strong>cake<\/strong>/, 'and shows it');
+    t.equal((await new Visitor(app).get(`/replies/${firstId}/reply`)).headers.location, `/login?next=${encodeURIComponent(`/replies/${firstId}/reply`)}`, 'a visitor signs in first');
 
     t.equal((await alice.post(`/threads/${eventId}/like`, { liked: '1' })).statusCode, 303);
     page = await alice.get(`/threads/${eventId}`);
@@ -248,6 +255,7 @@ eachDatabase('web pages', async (t, database) => {
     t.equal((await bob.post(`/replies/${firstId}/delete`, {})).statusCode, 303);
     page = await bob.get(`/threads/${eventId}`);
     t.match(page.body, /This reply was deleted/);
+    t.equal((await alice.get(`/replies/${firstId}/reply`)).statusCode, 404, 'a deleted reply takes no answers');
     t.notMatch(page.body, /scones/);
     t.match(page.body, new RegExp(`id="reply-${nestedId}"`), 'answers to a deleted reply stay');
     t.equal((await bob.get(`/replies/${nestedId}`)).headers.location, `/threads/${eventId}#reply-${nestedId}`);

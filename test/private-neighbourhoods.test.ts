@@ -84,6 +84,8 @@ eachDatabase('members-only neighbourhoods', async (t, database) => {
     t.equal((await visitor.get(`/threads/${secret.id}`)).statusCode, 404, 'page');
     t.equal((await visitor.get(`/fragments/threads/${secret.id}`)).statusCode, 404, 'fragment');
     t.equal((await visitor.get(`/fragments/replies/${reply.id}`)).statusCode, 404, 'reply fragment');
+    const outsiderPages = new Visitor(app, { authorization: `Bearer ${outsider.token}` });
+    t.equal((await outsiderPages.get(`/replies/${reply.id}/reply`)).statusCode, 404, 'the form answering a reply');
     t.match((await visitor.get('/neighbourhoods/garden')).body, /Only members read/);
     t.equal((await client.get(`/api/threads/${open_.id}`)).status, 200, 'public neighbourhoods are unaffected');
   });

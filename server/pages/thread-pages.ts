@@ -186,6 +186,14 @@ const threadPages: FastifyPluginAsync = async (app) => {
     return seeOther(reply, `/threads/${found.thread_id}#reply-${found.id}`);
   });
 
+  app.get<Id>('/replies/:id/reply', { schema: { params: idParams } }, async (request, reply) => {
+    const viewer = requireViewer(request.viewer);
+    const found = await threads.replyById(app.db, request.params.id);
+    const thread = await threads.readableThread(app.db, viewer, found.thread_id);
+    if (found.deleted_at) throw notFound('That reply');
+    return send(reply, replyFormPage(context(request, reply), { thread, context: found, editing: null, body: '', preview: null }));
+  });
+
   async function ownReply(request: FastifyRequest<Id>) {
     const viewer = requireViewer(request.viewer);
     const found = await threads.replyById(app.db, request.params.id);

@@ -31,10 +31,10 @@
   }
 
   // Live Markdown preview: the server renders and sanitizes, exactly as it will when the post is saved.
-  for (const editor of document.querySelectorAll('[data-markdown-editor]')) {
+  const enhanceEditor = (editor) => {
     const textarea = editor.querySelector('textarea');
     const output = editor.querySelector('.preview');
-    if (!textarea || !output) continue;
+    if (!textarea || !output) return;
     let timer = 0;
     let sent = 0;
     const refresh = async () => {
@@ -63,7 +63,27 @@
       clearTimeout(timer);
       timer = setTimeout(() => void refresh().catch(() => {}), 350);
     });
-  }
+  };
+  for (const editor of document.querySelectorAll('[data-markdown-editor]')) enhanceEditor(editor);
+
+  // "Reply" under a reply links to a page with the form; here the same form opens in place instead.
+  document.addEventListener('click', (event) => {
+    const link = event.target instanceof Element && event.target.closest('a[data-answer]');
+    if (!link || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    event.preventDefault();
+    const opened = link.parentElement.querySelector(':scope > .reply-form');
+    if (opened) return opened.querySelector('textarea').focus();
+    fetch(link.href, { credentials: 'same-origin', headers: { accept: 'text/html' } })
+      .then(async (response) => {
+        // Rendered and escaped by the server with the page's own views.
+        const form = response.ok && new DOMParser().parseFromString(await response.text(), 'text/html').querySelector('form.reply-form');
+        if (!form) throw new Error('no form');
+        link.after(form);
+        enhanceEditor(form.querySelector('[data-markdown-editor]'));
+        form.querySelector('textarea').focus();
+      })
+      .catch(() => location.assign(link.href));
+  });
 
   // Deleting asks first; without the script the button simply deletes, as any form would.
   document.addEventListener('submit', (event) => {
