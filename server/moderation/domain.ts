@@ -11,9 +11,12 @@ import * as q from './queries.ts';
 export const isInstanceStaff = (viewer: Viewer | null) => viewer?.role === 'admin' || viewer?.role === 'moderator';
 
 export async function canModerate(db: Database, neighbourhood: Pick<neighbourhoods.Neighbourhood, 'id'>, viewer: Viewer | null): Promise<boolean> {
-  if (!viewer) return false;
-  return isInstanceStaff(viewer) || (await neighbourhoods.roleIn(db, neighbourhood, viewer)) === 'moderator';
+  if (!viewer || isInstanceStaff(viewer)) return isInstanceStaff(viewer);
+  return moderatesAs(viewer, await neighbourhoods.roleIn(db, neighbourhood, viewer));
 }
+
+/** `canModerate` for a caller that already holds the viewer's role in the neighbourhood. */
+export const moderatesAs = (viewer: Viewer | null, role: string | null): boolean => isInstanceStaff(viewer) || (!!viewer && role === 'moderator');
 
 /**
  * Who takes a moderation action: a member (one of ours, or the member row of an actor on another server,

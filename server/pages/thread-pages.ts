@@ -62,14 +62,13 @@ const threadPages: FastifyPluginAsync = async (app) => {
 
   async function showThread(request: FastifyRequest, reply: FastifyReply, id: number) {
     const { thread, replies } = await threads.threadWithReplies(app.db, request.viewer, id);
-    // The role and moderator checks need only the neighbourhood's id, which the thread carries.
+    // The viewer's role, which also says whether they moderate, needs only the neighbourhood's id, which the thread carries.
     const neighbourhood = { id: thread.neighbourhood_id };
-    const [role, likes, canModerate] = await Promise.all([
+    const [role, likes] = await Promise.all([
       neighbourhoods.roleIn(app.db, neighbourhood, request.viewer),
       threads.likesInThread(app.db, request.viewer, id),
-      moderation.canModerate(app.db, neighbourhood, request.viewer),
     ]);
-    return send(reply, threadPage(context(request, reply), { thread, replies, likes, isMember: !!role, canModerate }));
+    return send(reply, threadPage(context(request, reply), { thread, replies, likes, isMember: !!role, canModerate: moderation.moderatesAs(request.viewer, role) }));
   }
 
   app.get<Id>('/threads/:id', { schema: { params: idParams } }, async (request, reply) => showThread(request, reply, request.params.id));
