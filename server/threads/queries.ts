@@ -6,17 +6,24 @@ import { type Reader, readableNeighbourhoods } from '../feeds/visibility.ts';
 export type ThreadRow = Selectable<ThreadsTable>;
 export type ReplyRow = Selectable<RepliesTable>;
 
+// Each thread's neighbourhood is looked up by its key. As a plain join, PostgreSQL (at its default
+// random_page_cost) hashes the whole neighbourhoods table to join a page of 20 threads, which on an instance
+// of 1,000 neighbourhoods cost twice what the lookups do; OFFSET 0 keeps the subquery from being merged
+// into a join, so each row takes the index.
 function threadsWithAuthors(db: Database) {
   return db
     .selectFrom('threads')
-    .innerJoin('neighbourhoods', 'neighbourhoods.id', 'threads.neighbourhood_id')
+    .innerJoinLateral(
+      (eb) => eb.selectFrom('neighbourhoods').select(['handle', 'name', 'ap_id', 'visibility']).whereRef('neighbourhoods.id', '=', 'threads.neighbourhood_id').offset(0).as('neighbourhood'),
+      (join) => join.onTrue(),
+    )
     .leftJoin('members', 'members.id', 'threads.author_id')
     .selectAll('threads')
     .select([
-      'neighbourhoods.handle as neighbourhood_handle',
-      'neighbourhoods.name as neighbourhood_name',
-      'neighbourhoods.ap_id as neighbourhood_ap_id',
-      'neighbourhoods.visibility as neighbourhood_visibility',
+      'neighbourhood.handle as neighbourhood_handle',
+      'neighbourhood.name as neighbourhood_name',
+      'neighbourhood.ap_id as neighbourhood_ap_id',
+      'neighbourhood.visibility as neighbourhood_visibility',
       'members.username as author_username',
       'members.display_name as author_display_name',
       'members.ap_id as author_ap_id',
