@@ -58,21 +58,22 @@ export function localeOf(request: FastifyRequest): Locale {
 }
 
 /**
- * What `when` showed for each instant, language, time zone and style. Formatting a date is most of the work
- * of drawing a post, and a thread's page shows the same posts' times to reader after reader; bounded like
- * the formatters, for the same reason.
+ * The `<time>` element `when` drew for each instant, language, time zone and style. Formatting a date is
+ * most of the work of drawing a post, and a thread's page shows the same posts' times to reader after
+ * reader; bounded like the formatters, for the same reason.
  */
-const formattedDates = new Map<string, string>();
+const drawnTimes = new Map<string, Html>();
 
 /** A `<time>` element: readable text on the server, the exact instant for the page script to refine. */
 export function when(date: Date, locale: Locale, style: 'date' | 'full' = 'full'): Html {
-  const text = kept(formattedDates, 10_000, `${date.getTime()}|${style}|${locale.timeZone}|${locale.language}`, () =>
-    dateFormat(locale.language, {
+  return kept(drawnTimes, 10_000, `${date.getTime()}|${style}|${locale.timeZone}|${locale.language}`, () => {
+    const text = dateFormat(locale.language, {
       dateStyle: style === 'date' ? 'medium' : 'full',
       ...(style === 'full' && { timeStyle: 'short' }),
       timeZone: locale.timeZone,
-    }).format(date) + (style === 'full' && locale.timeZone === 'UTC' ? ' UTC' : ''));
-  return html`<time datetime="${date.toISOString()}" data-style="${style}" lang="${locale.language}">${text}</time>`;
+    }).format(date) + (style === 'full' && locale.timeZone === 'UTC' ? ' UTC' : '');
+    return html`<time datetime="${date.toISOString()}" data-style="${style}" lang="${locale.language}">${text}</time>`;
+  });
 }
 
 export function distance(metres: number, locale: Locale): string {
