@@ -5,10 +5,13 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
-/** The options `npm start` gives node (heap sizes), so servers here run as they do in production. */
-const startOptions = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } }).scripts.start
-  .split(' ')
-  .filter((word) => word.startsWith('--'));
+/** The environment and options `npm start` gives node (malloc arenas, heap sizes), so servers here run as they do in production. */
+const startWords = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ');
+const startOptions = startWords.filter((word) => word.startsWith('--'));
+const startEnvironment = Object.fromEntries(startWords.flatMap((word) => {
+  const assignment = /^([A-Z_]+)=(.*)$/.exec(word);
+  return assignment ? [[assignment[1]!, assignment[2]!]] : [];
+}));
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -21,7 +24,7 @@ export interface ServerProcess {
 export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
   const child = spawn(process.execPath, [...startOptions, 'server/main.ts'], {
     cwd: root,
-    env: { PATH: process.env.PATH, HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env.PATH, HOST: '127.0.0.1', LOG_LEVEL: 'info', ...startEnvironment, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
