@@ -105,7 +105,7 @@ export function replyItem(ctx: PageContext, r: Reply, view: ReplyView, answers: 
     ${mine ? html`<a href="/replies/${r.id}/edit">Edit</a> ${buttonForm(ctx, `/replies/${r.id}/delete`, 'Delete', {}, html` class="link danger" data-confirm="Delete this reply?"`)}` : null}
     ${ctx.viewer && !mine ? html`<a href="/replies/${r.id}/report" class="report">Report</a>` : null}
     ${view.canModerate ? buttonForm(ctx, `/replies/${r.id}/remove`, 'Remove', {}, html` class="link danger" data-confirm="Remove this reply?"`) : null}
-    ${view.isMember && !view.locked ? html`<a href="/replies/${r.id}/reply" class="answer" data-answer>Reply</a>` : null}
+    ${view.isMember && !view.locked ? html`<a href="/replies/${r.id}/reply" data-answer>Reply</a>` : null}
   </div>`}
 </article>
 ${answers}

@@ -1,6 +1,7 @@
 // Progressive enhancement for Square Mile's pages. Everything works without this file; with it,
-// times show in the reader's own zone, Markdown previews update as you type, and the directory
-// can use your location, and lists marked `data-stream` take in new posts live from the websocket streams.
+// times show in the reader's own zone, Markdown previews update as you type, the form answering a reply
+// opens under it, the directory can use your location, and lists marked `data-stream` take in new posts
+// live from the websocket streams.
 (() => {
   'use strict';
   const csrf = document.body.dataset.csrf || '';
