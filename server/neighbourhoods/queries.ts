@@ -58,6 +58,11 @@ export function findById(db: Database, id: number) {
   return db.selectFrom('neighbourhoods').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** A member's role in a neighbourhood, as a subquery, for statements that read it beside other things. */
+export function roleOf(db: Database, neighbourhoodId: number, memberId: number) {
+  return db.selectFrom('memberships').select('memberships.role').where('memberships.neighbourhood_id', '=', neighbourhoodId).where('memberships.member_id', '=', memberId);
+}
+
 export function membershipOf(db: Database, neighbourhoodId: number, memberId: number) {
   return db
     .selectFrom('memberships')

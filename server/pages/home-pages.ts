@@ -6,7 +6,6 @@ import { type DigestPeriod, digestFor, digestPeriods } from '../digests/domain.t
 import * as feeds from '../feeds/domain.ts';
 import * as follows from '../follows/domain.ts';
 import { decodeCursor, encodeCursor, requireViewer } from '../http.ts';
-import * as neighbourhoods from '../neighbourhoods/domain.ts';
 import * as threads from '../threads/domain.ts';
 import { given } from './forms.ts';
 import type { Html } from './html.ts';
@@ -157,11 +156,7 @@ const homePages: FastifyPluginAsync = async (app) => {
     const thread = await threads.readableThread(app.db, request.viewer, found.thread_id);
     const ctx = context(request, reply);
     if (request.query.view === 'feed') return fragment(reply, feedReply(ctx, thread, found));
-    const neighbourhood = await neighbourhoods.neighbourhoodById(app.db, thread.neighbourhood_id);
-    const [role, likes] = await Promise.all([
-      neighbourhoods.roleIn(app.db, neighbourhood, request.viewer),
-      threads.likesInThread(app.db, request.viewer, thread.id),
-    ]);
+    const { role, likes } = await threads.standingInThread(app.db, request.viewer, thread);
     return fragment(reply, replyItem(ctx, found, { threadId: thread.id, liked: likes.replies.has(found.id), isMember: !!role }));
   });
 };

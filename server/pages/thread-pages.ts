@@ -62,12 +62,8 @@ const threadPages: FastifyPluginAsync = async (app) => {
 
   async function showThread(request: FastifyRequest, reply: FastifyReply, id: number) {
     const { thread, replies } = await threads.threadWithReplies(app.db, request.viewer, id);
-    // The viewer's role, which also says whether they moderate, needs only the neighbourhood's id, which the thread carries.
-    const neighbourhood = { id: thread.neighbourhood_id };
-    const [role, likes] = await Promise.all([
-      neighbourhoods.roleIn(app.db, neighbourhood, request.viewer),
-      threads.likesInThread(app.db, request.viewer, id),
-    ]);
+    // The viewer's role also says whether they moderate.
+    const { role, likes } = await threads.standingInThread(app.db, request.viewer, thread);
     return send(reply, threadPage(context(request, reply), { thread, replies, likes, isMember: !!role, canModerate: moderation.moderatesAs(request.viewer, role) }));
   }
 

@@ -363,9 +363,13 @@ export async function vote(db: Database, viewer: Viewer, target: { threadId: num
   return q.setVote(db, viewer.id, { reply_id: target.replyId }, direction, on);
 }
 
-export async function likesInThread(db: Database, viewer: Viewer | null, threadId: number) {
-  const rows = viewer ? await q.likesInThread(db, viewer.id, threadId) : [];
-  return { thread: rows.some((r) => r.thread_id !== null), replies: new Set(rows.flatMap((r) => (r.reply_id === null ? [] : [r.reply_id]))) };
+/** The viewer's role in a thread's neighbourhood (null for anyone else) and which of its posts they have liked. */
+export async function standingInThread(db: Database, viewer: Viewer | null, thread: Pick<Thread, 'id' | 'neighbourhood_id'>) {
+  const { role, likes } = viewer ? await q.standingInThread(db, viewer.id, thread) : { role: null, likes: [] };
+  return {
+    role,
+    likes: { thread: likes.some((r) => r.thread_id !== null), replies: new Set(likes.flatMap((r) => (r.reply_id === null ? [] : [r.reply_id]))) },
+  };
 }
 
 /** A member's latest threads, leaving out those in members-only neighbourhoods the viewer is not in. */

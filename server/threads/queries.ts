@@ -1,7 +1,9 @@
 // Every SQL statement about threads, replies and likes.
 import type { Insertable, Selectable, Updateable } from 'kysely';
+import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { Database, RepliesTable, ThreadKind, ThreadsTable } from '../database.ts';
 import { type Reader, readableNeighbourhoods } from '../feeds/visibility.ts';
+import { roleOf } from '../neighbourhoods/queries.ts';
 
 export type ThreadRow = Selectable<ThreadsTable>;
 export type ReplyRow = Selectable<RepliesTable>;
@@ -195,20 +197,25 @@ export function setVote(db: Database, memberId: number, target: LikeTarget, dire
   });
 }
 
-/** Which of a thread and its replies one member has liked, so pages can show the like buttons pressed. */
-export function likesInThread(db: Database, memberId: number, threadId: number) {
-  return db
+/**
+ * A member's standing in a thread, in one statement: their role in its neighbourhood, and which of the thread
+ * and its replies they have liked, so pages can show the like buttons pressed.
+ */
+export function standingInThread(db: Database, memberId: number, thread: { id: number; neighbourhood_id: number }) {
+  const likes = db
     .selectFrom('likes')
-    .select(['thread_id', 'reply_id'])
-    .where('member_id', '=', memberId)
-    .where('direction', '=', 1)
+    .select(['likes.thread_id', 'likes.reply_id'])
+    .where('likes.member_id', '=', memberId)
+    .where('likes.direction', '=', 1)
     .where((eb) =>
       eb.or([
-        eb('thread_id', '=', threadId),
-        eb('reply_id', 'in', eb.selectFrom('replies').select('id').where('replies.thread_id', '=', threadId)),
+        eb('likes.thread_id', '=', thread.id),
+        eb('likes.reply_id', 'in', eb.selectFrom('replies').select('replies.id').where('replies.thread_id', '=', thread.id)),
       ]),
-    )
-    .execute();
+    );
+  return db
+    .selectNoFrom([roleOf(db, thread.neighbourhood_id, memberId).as('role'), jsonArrayFrom(likes).as('likes')])
+    .executeTakeFirstOrThrow();
 }
 
 export function threadsByAuthor(db: Database, authorId: number, limit: number, reader: Reader) {
