@@ -48,7 +48,7 @@ export async function neighbourhoodById(db: Database, id: number): Promise<Neigh
 
 export async function roleIn(db: Database, neighbourhood: Pick<Neighbourhood, 'id'>, viewer: Viewer | null) {
   if (!viewer) return null;
-  return (await q.membershipOf(db, neighbourhood.id, viewer.id))?.role ?? null;
+  return (await q.roleOf(db, neighbourhood.id, viewer.id).executeTakeFirst())?.role ?? null;
 }
 
 export async function requireModerator(db: Database, neighbourhood: Neighbourhood, viewer: Viewer): Promise<void> {

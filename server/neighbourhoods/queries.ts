@@ -58,18 +58,9 @@ export function findById(db: Database, id: number) {
   return db.selectFrom('neighbourhoods').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-/** A member's role in a neighbourhood, as a subquery, for statements that read it beside other things. */
+/** A member's role in a neighbourhood: run alone, or as a subquery of a statement that reads it beside other things. */
 export function roleOf(db: Database, neighbourhoodId: number, memberId: number) {
   return db.selectFrom('memberships').select('memberships.role').where('memberships.neighbourhood_id', '=', neighbourhoodId).where('memberships.member_id', '=', memberId);
-}
-
-export function membershipOf(db: Database, neighbourhoodId: number, memberId: number) {
-  return db
-    .selectFrom('memberships')
-    .select(['role', 'joined_at'])
-    .where('neighbourhood_id', '=', neighbourhoodId)
-    .where('member_id', '=', memberId)
-    .executeTakeFirst();
 }
 
 export function moderatorsOf(db: Database, neighbourhoodId: number) {
