@@ -11,8 +11,8 @@ import * as q from './queries.ts';
 export const isInstanceStaff = (viewer: Viewer | null) => viewer?.role === 'admin' || viewer?.role === 'moderator';
 
 export async function canModerate(db: Database, neighbourhood: Pick<neighbourhoods.Neighbourhood, 'id'>, viewer: Viewer | null): Promise<boolean> {
-  if (!viewer || isInstanceStaff(viewer)) return isInstanceStaff(viewer);
-  return moderatesAs(viewer, await neighbourhoods.roleIn(db, neighbourhood, viewer));
+  if (!viewer) return false;
+  return isInstanceStaff(viewer) || moderatesAs(viewer, await neighbourhoods.roleIn(db, neighbourhood, viewer));
 }
 
 /** `canModerate` for a caller that already holds the viewer's role in the neighbourhood. */
