@@ -45,6 +45,24 @@ function problems(node: PlanNode, found: string[] = []): string[] {
 const rowsFrom = (node: PlanNode, table: string): number =>
   (node['Relation Name'] === table ? (node['Actual Rows'] ?? 0) * (node['Actual Loops'] ?? 1) : 0) + (node.Plans ?? []).reduce((sum, child) => sum + rowsFrom(child, table), 0);
 
+/**
+ * A captured statement's plans, run with EXPLAIN ANALYZE: as planned for its values and, unless it is always
+ * planned afresh, as the generic plan a prepared statement settles on after its fifth run. Inside the
+ * caller's transaction, so its `set local` settings hold.
+ */
+async function plansOf(client: pg.PoolClient, query: CompiledQuery): Promise<[string, PlanNode][]> {
+  await client.query(`prepare hot as ${query.sql}`);
+  const values = query.parameters.map((value) => (value === null ? 'null' : client.escapeLiteral(value instanceof Date ? value.toISOString() : String(value))));
+  const plans: [string, PlanNode][] = [];
+  for (const planning of query.sql.endsWith(plannedAfresh) ? ['force_custom_plan'] : ['force_custom_plan', 'force_generic_plan']) {
+    await client.query(`set local plan_cache_mode = ${planning}`);
+    const { rows } = await client.query(`explain (analyze, format json) execute hot${values.length ? `(${values.join(', ')})` : ''}`);
+    plans.push([planning, (rows[0]['QUERY PLAN'] as { Plan: PlanNode }[])[0]!.Plan]);
+  }
+  await client.query('deallocate hot');
+  return plans;
+}
+
 t.test('hot queries use indexes and read about a page', async (t) => {
   const database = await postgresForTest(t);
   if (!database) return;
@@ -117,18 +135,10 @@ t.test('hot queries use indexes and read about a page', async (t) => {
         await client.query('set local enable_seqscan = off');
         for (const query of queries) {
           if (!/^\s*(select|with|update|delete)/i.test(query.sql)) continue;
-          // As planned for these values, and, unless it is always planned afresh, as the generic plan a
-          // prepared statement settles on after its fifth run.
-          await client.query(`prepare hot as ${query.sql}`);
-          const values = query.parameters.map((value) => (value === null ? 'null' : client.escapeLiteral(value instanceof Date ? value.toISOString() : String(value))));
-          for (const planning of query.sql.endsWith(plannedAfresh) ? ['force_custom_plan'] : ['force_custom_plan', 'force_generic_plan']) {
-            await client.query(`set local plan_cache_mode = ${planning}`);
-            const { rows } = await client.query(`explain (analyze, format json) execute hot${values.length ? `(${values.join(', ')})` : ''}`);
-            const plan = (rows[0]['QUERY PLAN'] as { Plan: PlanNode }[])[0]!.Plan;
+          for (const [planning, plan] of await plansOf(client, query)) {
             const found = problems(plan);
             t.same(found, [], `${planning}: ${query.sql.slice(0, 100)}…`, found.length ? { plan: JSON.stringify(plan, null, 1).slice(0, 4000) } : {});
           }
-          await client.query('deallocate hot');
         }
       } finally {
         await client.query('rollback');
@@ -147,13 +157,9 @@ t.test('hot queries use indexes and read about a page', async (t) => {
     const client = await pool.connect();
     try {
       await client.query('begin');
-      await client.query(`prepare page as ${query.sql}`);
-      for (const planning of ['force_custom_plan', 'force_generic_plan']) {
-        await client.query(`set local plan_cache_mode = ${planning}`);
-        const { rows } = await client.query(`explain (analyze, format json) execute page(${query.parameters.join(', ')})`);
-        const plan = (rows[0]['QUERY PLAN'] as { Plan: PlanNode }[])[0]!.Plan;
-        t.equal(rowsFrom(plan, 'neighbourhoods'), 20, planning);
-      }
+      const plans = await plansOf(client, query);
+      t.same(plans.map(([planning]) => planning), ['force_custom_plan', 'force_generic_plan'], 'both plans');
+      for (const [planning, plan] of plans) t.equal(rowsFrom(plan, 'neighbourhoods'), 20, planning);
     } finally {
       await client.query('rollback');
       client.release();
